@@ -1,0 +1,60 @@
+"""An S3 bucket for load balancer access logs: encrypted, private, TLS-only, expiring, retained.
+
+Access logs are how a "5xx for farmers in one country" incident is investigated after the fact (seed
+"Troubleshooting Guide"). ALB access logging supports only SSE-S3 encryption, so the bucket uses S3-managed
+keys. The bucket is retained on stack deletion (it holds evidence); its lifecycle rule empties it, so a
+retained bucket costs nothing once its logs have expired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from .compliance import acknowledge
+from .validation import check_range
+
+#: Default days an access log object is kept.
+EXPIRATION_DAYS = 90
+
+
+@dataclass(frozen=True)
+class AccessLogBucketProps:
+    """:param expiration_days: days before log objects expire. Default 90.
+    :param removal_policy: Default RETAIN (a non-empty bucket cannot be deleted by CloudFormation anyway)."""
+
+    expiration_days: int = EXPIRATION_DAYS
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+
+
+class AccessLogBucket(Construct):
+    """Attribute: ``bucket``."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: AccessLogBucketProps = AccessLogBucketProps()):
+        super().__init__(scope, construct_id)
+        check_range("access_log_expiration_days", props.expiration_days, 1, 3650)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=Duration.days(props.expiration_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            removal_policy=props.removal_policy,
+        )
+        acknowledge(
+            self.bucket,
+            "AwsSolutions-S1",
+            "This bucket only receives load balancer access logs; logging access to it would need another log "
+            "bucket that in turn needs one, and reads of it are audited by CloudTrail instead.",
+        )

@@ -1,0 +1,73 @@
+"""cdk-nag (v3) wiring and the acknowledgement helper.
+
+cdk-nag 3 plugs into CDK's policy-validation framework: packs are registered with
+``Validations.of(app).add_plugins(...)``; a finding that is not acknowledged makes ``app.synth()`` fail and is
+written to ``policy-validation-report.json`` in the cloud assembly. (Adding a pack as an Aspect, the v2 way,
+fails with ``aspect.visit is not a function``; ``NagSuppressions`` no longer exists.)
+
+Acknowledgements go through :func:`acknowledge`, which insists on a reason a reviewer can accept (a full
+sentence) and on the narrowest scope: pass the construct that causes the finding, not the stack.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from aws_cdk import Acknowledgment, Validations
+from cdk_nag import AwsSolutionsChecks, NagPack, NIST80053R5Checks
+from constructs import IConstruct
+
+from .validation import PropsError
+
+#: Packs by name, so that callers (and configuration) can choose them without importing cdk-nag.
+PACKS = {
+    "AwsSolutions": AwsSolutionsChecks,
+    "NIST.800.53.R5": NIST80053R5Checks,
+}
+
+#: A reason shorter than this is not a sentence a reviewer can judge.
+MIN_REASON_LENGTH = 40
+
+
+def add_compliance_checks(app: IConstruct, packs: Iterable[str] = ("AwsSolutions",)) -> list[NagPack]:
+    """Register the named cdk-nag packs on ``app`` (an App or Stage); returns the pack objects."""
+    added: list[NagPack] = []
+    for name in packs:
+        if name not in PACKS:
+            raise PropsError("compliance_packs", name, f"one of {sorted(PACKS)}")
+        pack = PACKS[name](app)
+        Validations.of(app).add_plugins(pack)
+        added.append(pack)
+    return added
+
+
+def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
+    """Acknowledge one cdk-nag finding on ``scope`` (and its children) with a reviewable reason.
+
+    ``rule_id`` is the finding's id, e.g. ``AwsSolutions-EC23`` or ``AwsSolutions-IAM5[Resource::*]``.
+    """
+    reason = " ".join(reason.split())
+    if len(reason) < MIN_REASON_LENGTH or not reason.endswith("."):
+        raise PropsError(
+            "reason", reason, f"a full sentence (at least {MIN_REASON_LENGTH} characters, ending with '.')"
+        )
+    pack = rule_id.split("-", 1)[0]
+    Validations.of(scope).acknowledge(Acknowledgment(id=f"{pack}::{rule_id}", reason=reason))
+
+
+def acknowledgements(scope: IConstruct) -> list[tuple[str, str, str]]:
+    """Every cdk-nag acknowledgement at or below ``scope`` as ``(construct path, rule id, reason)``.
+
+    Lets a test pin the exact set per stack, so that a new acknowledgement is a visible, reviewed change.
+    """
+    key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    found = []
+    for construct in scope.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type != key:
+                continue
+            for rule, reason in entry.data.items():
+                pack, _, rule_id = rule.partition("::")
+                if pack in PACKS:
+                    found.append((construct.node.path, rule_id, reason))
+    return sorted(found)

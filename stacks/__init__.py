@@ -1,0 +1,1 @@
+"""Composition of AVA OLO's stacks per environment (reads the validated configuration, uses the library)."""

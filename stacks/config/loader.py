@@ -1,0 +1,260 @@
+"""Read ``environments/<name>.json`` into a validated :class:`EnvironmentConfig`.
+
+Every problem becomes a :class:`ConfigError` (one line: environment, field, value, what is allowed) raised
+before any construct is built. Checks shared with the construct library (Fargate sizes, ports, names,
+versions, log retention) are the library's own validators, so the rules live in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+
+from ava_olo_constructs import validation as v
+from ava_olo_constructs import web_service_defaults as service_defaults
+from ava_olo_constructs.tags import check_tags
+
+from .errors import ConfigError
+from .model import EnvironmentConfig, ImageConfig
+
+#: Where the environment files live: one JSON file per environment. A new environment is a new file.
+ENVIRONMENTS_DIR = Path(__file__).resolve().parents[2] / "environments"
+#: The environment the main job synthesizes when no ``-c env=NAME`` is given: account-agnostic, offline.
+DEFAULT_ENVIRONMENT = "sandbox"
+#: ``account`` / ``region`` value meaning "what the CDK CLI resolved" (CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION).
+FROM_CLI = "from-cli"
+
+#: Named task sizes (seed "Issue 3: Memory/CPU Issues").
+SIZE_PROFILES = {
+    "standard": (service_defaults.CPU, service_defaults.MEMORY_MIB),
+    "high-load": (service_defaults.HIGH_LOAD_CPU, service_defaults.HIGH_LOAD_MEMORY_MIB),
+}
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_CIDR = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})$")
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_REQUIRED = ("region", "availability_zones", "image")
+_FILE_ONLY_KEYS = {"size_profile", "description"}
+
+
+def available_environments(directory: Path = ENVIRONMENTS_DIR) -> list[str]:
+    return sorted(p.stem for p in directory.glob("*.json"))
+
+
+def load_environment(
+    name: Optional[str],
+    *,
+    version: Optional[str] = None,
+    environ: Mapping[str, str] = os.environ,
+    directory: Path = ENVIRONMENTS_DIR,
+) -> EnvironmentConfig:
+    """Load and validate one environment.
+
+    :param name: environment name (``-c env=NAME``); None means :data:`DEFAULT_ENVIRONMENT`.
+    :param version: ``-c version=...``: overrides the image tag and ``APP_VERSION``.
+    :param environ: where ``CDK_DEFAULT_ACCOUNT`` / ``CDK_DEFAULT_REGION`` are read for ``"from-cli"``.
+    """
+    name = DEFAULT_ENVIRONMENT if name is None else name
+    if not directory.is_dir():
+        raise ConfigError(str(name), "config_dir", str(directory), "a directory of <environment>.json files")
+    known = available_environments(directory)
+    if not isinstance(name, str) or name not in known:
+        raise ConfigError(str(name), "env", name, f"choose one of {', '.join(known)} (files in {directory.name}/)")
+    path = directory / f"{name}.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ConfigError(name, path.name, f"line {error.lineno}", f"valid JSON ({error.msg})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(name, path.name, f"byte {error.start}", "a UTF-8 encoded JSON file") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(name, path.name, type(raw).__name__, "a JSON object of settings")
+    return parse_environment(name, raw, version=version, environ=environ)
+
+
+def parse_environment(
+    name: str,
+    raw: Mapping[str, Any],
+    *,
+    version: Optional[str] = None,
+    environ: Mapping[str, str] = os.environ,
+) -> EnvironmentConfig:
+    """Validate a raw settings mapping (what a JSON file holds) for environment ``name``."""
+    errors = _Checker(name)
+    if not _ENV_NAME.fullmatch(name) or len(name) > 20:
+        errors.fail("env", name, "lower-case letters, digits and single hyphens, at most 20 characters")
+    fields = {f.name: f for f in dataclasses.fields(EnvironmentConfig)}
+    settable = (set(fields) - {"name", "version", "az_count"}) | _FILE_ONLY_KEYS
+    for key in raw:
+        if key not in settable:
+            errors.fail(key, raw[key], f"unknown setting; known settings are {', '.join(sorted(settable))}")
+    for key in _REQUIRED:
+        if key not in raw:
+            errors.fail(key, None, "required (missing)")
+
+    values: dict[str, Any] = {"name": name}
+    region = _region(errors, raw["region"], environ)
+    values["region"] = region
+    values["account"] = _account(errors, raw.get("account", FROM_CLI), environ)
+    values["availability_zones"] = _zones(errors, raw["availability_zones"], region)
+    values["az_count"] = len(values["availability_zones"]) or raw["availability_zones"]
+    values["image"] = image = _image(errors, raw["image"])
+    values["version"] = image.tag
+    if version is not None:
+        errors.run(v.check_version, "version", version, prefix="-c ")
+        values["version"] = version
+        values["image"] = ImageConfig(image.repository, version)
+
+    for key in ("project", "service_name"):
+        if key in raw:
+            errors.run(v.check_name, key, raw[key])
+            values[key] = raw[key]
+    if "task_family" in raw:
+        errors.run(v.check_name, "task_family", raw["task_family"], max_length=255)
+        values["task_family"] = raw["task_family"]
+    for key in ("seed_names", "termination_protection", "retain_data", "load_balancer_deletion_protection"):
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                errors.fail(key, raw[key], "true or false")
+            values[key] = raw[key]
+
+    cpu, memory = SIZE_PROFILES["standard"]
+    if "size_profile" in raw:
+        if not isinstance(raw["size_profile"], str) or raw["size_profile"] not in SIZE_PROFILES:
+            errors.fail("size_profile", raw["size_profile"], f"one of {', '.join(SIZE_PROFILES)}")
+        if "cpu" in raw or "memory" in raw:
+            errors.fail("size_profile", raw["size_profile"], "either size_profile or cpu/memory, not both")
+        cpu, memory = SIZE_PROFILES[raw["size_profile"]]
+    cpu, memory = raw.get("cpu", cpu), raw.get("memory", memory)
+    errors.run(v.check_fargate_size, cpu, memory)
+    values["cpu"], values["memory"] = cpu, memory
+
+    if "container_port" in raw:
+        errors.run(v.check_port, "container_port", raw["container_port"])
+        values["container_port"] = raw["container_port"]
+
+    defaults = EnvironmentConfig.__dataclass_fields__
+    counts = {k: raw.get(k, defaults[k].default) for k in ("min_count", "desired_count", "max_count")}
+    errors.run(v.check_task_counts, counts["min_count"], counts["desired_count"], counts["max_count"])
+    values.update(counts)
+
+    if "health_check_path" in raw:
+        path = raw["health_check_path"]
+        if not isinstance(path, str) or not re.fullmatch(r"/[A-Za-z0-9_\-./]*", path) or len(path) > 1024:
+            errors.fail("health_check_path", path, "an absolute URL path such as /health")
+        values["health_check_path"] = path
+    ranges = {
+        "health_check_grace_period_seconds": (0, 600, "seconds a new task gets before health checks count"),
+        "deregistration_delay_seconds": (0, service_defaults.MAX_DEREGISTRATION_DELAY_SECONDS, "seconds"),
+        "db_pool_size": (1, 1000, "connections per task"),
+        "db_max_overflow": (0, 1000, "extra connections per task"),
+        "db_pool_recycle_seconds": (1, 86400, "seconds"),
+    }
+    for key, (low, high, why) in ranges.items():
+        if key in raw:
+            errors.run(v.check_range, key, raw[key], low, high, why)
+            values[key] = raw[key]
+    for key in ("log_retention_days", "flow_log_retention_days"):
+        if key in raw:
+            errors.run(v.check_log_retention, key, raw[key])
+            values[key] = raw[key]
+
+    if "nat_gateways" in raw:
+        errors.run(
+            v.check_range, "nat_gateways", raw["nat_gateways"], 1, values["az_count"],
+            "private tasks need egress; at most one per availability zone",
+        )
+        values["nat_gateways"] = raw["nat_gateways"]
+    if "vpc_cidr" in raw:
+        match = _CIDR.fullmatch(str(raw["vpc_cidr"]))
+        if not match or any(int(o) > 255 for o in match.groups()[:4]) or not 16 <= int(match.group(5)) <= 20:
+            errors.fail("vpc_cidr", raw["vpc_cidr"], "an IPv4 CIDR block from /16 to /20, e.g. 10.0.0.0/16")
+        values["vpc_cidr"] = raw["vpc_cidr"]
+
+    emails = raw.get("alarm_emails", [])
+    if not isinstance(emails, list) or not all(isinstance(e, str) and _EMAIL.fullmatch(e) for e in emails):
+        bad = next((e for e in emails if not (isinstance(e, str) and _EMAIL.fullmatch(e))), emails) if isinstance(emails, list) else emails
+        errors.fail("alarm_emails", bad, "a list of e-mail addresses such as ops@example.com")
+    values["alarm_emails"] = tuple(emails)
+
+    tags = raw.get("tags", {})
+    if not isinstance(tags, dict):
+        errors.fail("tags", tags, "an object of tag key -> value")
+    errors.run(check_tags, tags)
+    reserved = {"Project", "Environment", "Service", "Version"} & set(tags)
+    if reserved:
+        errors.fail("tags", sorted(reserved)[0], "Project, Environment, Service and Version are set by the project")
+    values["tags"] = dict(tags)
+
+    return EnvironmentConfig(**values)
+
+
+class _Checker:
+    """Turns the library's :class:`PropsError` into :class:`ConfigError` for this environment."""
+
+    def __init__(self, environment: str) -> None:
+        self.environment = environment
+
+    def fail(self, field: str, value: Any, allowed: str) -> None:
+        raise ConfigError(self.environment, field, value, allowed)
+
+    def run(self, check: Callable[..., None], *args: Any, prefix: str = "", **kwargs: Any) -> None:
+        try:
+            check(*args, **kwargs)
+        except v.PropsError as error:
+            raise ConfigError(self.environment, prefix + error.field, error.value, error.allowed) from None
+
+
+def _account(errors: _Checker, account: Any, environ: Mapping[str, str]) -> Optional[str]:
+    if account == FROM_CLI:
+        account = environ.get("CDK_DEFAULT_ACCOUNT") or None
+        if account is not None and not _ACCOUNT.fullmatch(account):
+            errors.fail("account", account, "CDK_DEFAULT_ACCOUNT must be a 12-digit AWS account id")
+        return account
+    if not isinstance(account, str) or not _ACCOUNT.fullmatch(account):
+        errors.fail("account", account, f'a 12-digit AWS account id, or "{FROM_CLI}"')
+    return account
+
+
+def _region(errors: _Checker, region: Any, environ: Mapping[str, str]) -> str:
+    if region == FROM_CLI:
+        region = environ.get("CDK_DEFAULT_REGION", "")
+        if not _REGION.fullmatch(region):
+            errors.fail("region", region, f'"{FROM_CLI}" needs CDK_DEFAULT_REGION set to a region such as eu-central-1')
+    if not isinstance(region, str) or not _REGION.fullmatch(region):
+        errors.fail("region", region, f'an AWS region such as eu-central-1, or "{FROM_CLI}"')
+    return region
+
+
+def _zones(errors: _Checker, zones: Any, region: str) -> tuple[str, ...]:
+    """A count gives no pinned names (empty tuple); a list gives the full AZ names."""
+    if isinstance(zones, int) and not isinstance(zones, bool):
+        errors.run(v.check_range, "availability_zones", zones, 2, 6, "a count of AZs; an ALB needs two")
+        return ()
+    if not isinstance(zones, list):
+        errors.fail("availability_zones", zones, 'a count such as 2, or a list such as ["a", "b"] to pin AZs')
+    full = [region + z if isinstance(z, str) and re.fullmatch(r"[a-z]", z) else z for z in zones]
+    errors.run(v.check_availability_zones, "availability_zones", full, region)
+    return tuple(full)
+
+
+def _image(errors: _Checker, image: Any) -> ImageConfig:
+    if not isinstance(image, dict):
+        errors.fail("image", image, 'an object {"repository": ..., "tag": ...}')
+    for key in image:
+        if key not in ("repository", "tag"):
+            errors.fail(f"image.{key}", image[key], "unknown setting; image has repository and tag")
+    for key in ("repository", "tag"):
+        if key not in image:
+            errors.fail(f"image.{key}", None, "required (missing)")
+    repository = image["repository"]
+    if not isinstance(repository, str) or not re.fullmatch(r"[a-z0-9]([a-z0-9._\-/:]*[a-z0-9])?", repository):
+        errors.fail("image.repository", repository, "an ECR repository name or registry/repository, no tag")
+    errors.run(v.check_version, "image.tag", image["tag"])
+    return ImageConfig(repository=repository, tag=image["tag"])

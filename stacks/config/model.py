@@ -1,0 +1,84 @@
+"""The shape of one environment's configuration (what ``environments/<name>.json`` may contain).
+
+Field defaults are the seed's practices; an environment file only states what differs. Required fields (no
+default): ``region``, ``availability_zones``, ``image.repository``, ``image.tag``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+from ava_olo_constructs import web_service_defaults as service_defaults
+from ava_olo_constructs import network_defaults
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """The container image: an ECR repository in the environment's account (name) or a full image URI
+    (``registry/name``), and a release tag in the seed's ``vX.Y.Z[-desc]`` format (never ``latest``)."""
+
+    repository: str
+    tag: str
+
+    @property
+    def is_ecr_repository_name(self) -> bool:
+        first = self.repository.split("/", 1)[0]
+        return "." not in first and ":" not in first
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """One environment, validated. See ``environments/*.json`` and the README for examples.
+
+    :param name: environment name (the file name), e.g. ``production``.
+    :param account: 12-digit AWS account, or None: taken from ``CDK_DEFAULT_ACCOUNT`` at deploy time
+        (file value ``"from-cli"``); synthesis then stays account-agnostic.
+    :param region: AWS region (file value may be ``"from-cli"``: ``CDK_DEFAULT_REGION``).
+    :param availability_zones: file value: a count (2-6; CloudFormation picks the region's first AZs at deploy
+        time, works in every account) or a list of AZ names / letters (``"a"`` is joined to the region) to pin.
+        Either way synthesis needs no lookup and no credentials. Here: the pinned names, or empty.
+    :param az_count: how many AZs the network spans.
+    :param service_name: the service, default ``monitoring-dashboards``.
+    :param image: see :class:`ImageConfig`.
+    :param version: the deployed version; the image tag unless ``-c version=...`` overrides both.
+    :param seed_names: keep the seed's unqualified names (production only; one environment per account).
+    """
+
+    name: str
+    region: str
+    availability_zones: tuple[str, ...]
+    az_count: int
+    image: ImageConfig
+    account: Optional[str] = None
+    project: str = "ava-olo"
+    service_name: str = "monitoring-dashboards"
+    seed_names: bool = False
+    task_family: Optional[str] = None
+    container_port: int = service_defaults.CONTAINER_PORT
+    cpu: int = service_defaults.CPU
+    memory: int = service_defaults.MEMORY_MIB
+    desired_count: int = service_defaults.DESIRED_COUNT
+    min_count: int = 1
+    max_count: int = 4
+    health_check_path: str = service_defaults.HEALTH_CHECK_PATH
+    health_check_grace_period_seconds: int = int(service_defaults.HEALTH_CHECK_GRACE_PERIOD.to_seconds())
+    deregistration_delay_seconds: int = int(service_defaults.DEREGISTRATION_DELAY.to_seconds())
+    log_retention_days: int = service_defaults.LOG_RETENTION_DAYS
+    flow_log_retention_days: int = network_defaults.FLOW_LOG_RETENTION_DAYS
+    nat_gateways: int = network_defaults.NAT_GATEWAYS
+    vpc_cidr: str = network_defaults.CIDR
+    db_pool_size: int = service_defaults.DB_POOL_SIZE
+    db_max_overflow: int = service_defaults.DB_MAX_OVERFLOW
+    db_pool_recycle_seconds: int = service_defaults.DB_POOL_RECYCLE_SECONDS
+    alarm_emails: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    termination_protection: bool = False
+    retain_data: bool = True
+    load_balancer_deletion_protection: bool = False
+    version: str = ""
+
+    @property
+    def title(self) -> str:
+        """``production`` -> ``Production`` (construct ids of the stacks: ``ProductionNetwork``)."""
+        return "".join(part.capitalize() for part in self.name.split("-"))

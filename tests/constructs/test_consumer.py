@@ -1,0 +1,93 @@
+"""Another team's view: build a brand-new stack in a test-local App from the library alone, with non-default
+props, and check the props really reach the template. (The project's own stacks are not involved.)"""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack
+from aws_cdk import aws_ecs as ecs
+from aws_cdk.assertions import Template
+
+from ava_olo_constructs import (
+    ConnectionPoolSettings,
+    FargateWebService,
+    FargateWebServiceProps,
+    Network,
+    NetworkProps,
+    ResourceNames,
+    ServiceCluster,
+    ServiceClusterProps,
+    add_compliance_checks,
+)
+from tests.conftest import only
+
+
+@pytest.fixture(scope="module")
+def consumer_template() -> Template:
+    app = App(builtin_cloud_formation_validation=False)  # cfn-lint covers this; it costs ~2 s per App
+    add_compliance_checks(app)
+    stack = Stack(app, "WeatherAlerts", env=Environment(region="sa-east-1"))
+    names = ResourceNames(environment="qa", service="weather-alerts", project="agro")
+    network = Network(
+        stack, "Net", NetworkProps(availability_zones=["sa-east-1a", "sa-east-1c"], nat_gateways=2, cidr="10.42.0.0/16")
+    )
+    cluster = ServiceCluster(stack, "Cluster", ServiceClusterProps(vpc=network.vpc, cluster_name=names.cluster_name))
+    FargateWebService(
+        stack,
+        "Api",
+        FargateWebServiceProps(
+            cluster=cluster.cluster,
+            image=ecs.ContainerImage.from_registry("public.ecr.aws/agro/weather-alerts:v1.4.0"),
+            service_name=names.service_name,
+            app_version="v1.4.0-hail-warnings",
+            log_group_name=names.log_group_name,
+            container_port=9000,
+            cpu=1024,
+            memory_mib=2048,
+            desired_count=3,
+            health_check_path="/healthz",
+            deregistration_delay=Duration.seconds(15),
+            log_retention_days=14,
+            log_removal_policy=RemovalPolicy.DESTROY,
+            connection_pool=ConnectionPoolSettings(pool_size=5, max_overflow=5, recycle_seconds=120),
+            environment={"FEATURE_FLAGS": "hail"},
+        ),
+    )
+    return Template.from_stack(stack)  # synthesizes; cdk-nag must pass with the library's own acknowledgements
+
+
+def test_library_builds_a_compliant_stack_for_another_team_with_non_default_props(consumer_template):
+    t = consumer_template
+    t.has_resource_properties("AWS::ECS::Cluster", {"ClusterName": "agro-qa"})
+    t.has_resource_properties("AWS::ECS::TaskDefinition", {"Cpu": "1024", "Memory": "2048"})
+    t.has_resource_properties("AWS::Logs::LogGroup", {"LogGroupName": "/ecs/weather-alerts-qa", "RetentionInDays": 14})
+    t.has_resource_properties("AWS::ElasticLoadBalancingV2::TargetGroup", {"HealthCheckPath": "/healthz"})
+    t.resource_count_is("AWS::EC2::NatGateway", 2)
+    service = only(t.find_resources("AWS::ECS::Service"))
+    assert service["Properties"]["DesiredCount"] == 3
+    assert service["Properties"]["ServiceName"] == "weather-alerts-qa"
+    container = only(t.find_resources("AWS::ECS::TaskDefinition"))["Properties"]["ContainerDefinitions"][0]
+    assert container["PortMappings"][0]["ContainerPort"] == 9000
+    assert {e["Name"]: e["Value"] for e in container["Environment"]} == {
+        "APP_VERSION": "v1.4.0-hail-warnings",
+        "DB_POOL_SIZE": "5",
+        "DB_MAX_OVERFLOW": "5",
+        "DB_POOL_RECYCLE": "120",
+        "FEATURE_FLAGS": "hail",
+    }
+    attributes = {a["Key"]: a["Value"] for a in only(t.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup"))["Properties"]["TargetGroupAttributes"]}
+    assert attributes["deregistration_delay.timeout_seconds"] == "15"
+    zones = {s["Properties"]["AvailabilityZone"] for s in t.find_resources("AWS::EC2::Subnet").values()}
+    assert zones == {"sa-east-1a", "sa-east-1c"}
+
+
+def test_library_keeps_the_seed_defaults_when_a_caller_sets_nothing():
+    from ava_olo_constructs import web_service_defaults as d
+
+    props = FargateWebServiceProps(cluster=None, image=None, service_name="svc", app_version="v1.0.0")  # type: ignore[arg-type]
+    assert (props.cpu, props.memory_mib) == (512, 1024)
+    assert props.health_check_path == "/health" and props.health_check_interval.to_seconds() == 30
+    assert props.healthy_threshold == 2 and props.deregistration_delay.to_seconds() <= 30
+    assert (props.min_healthy_percent, props.max_healthy_percent) == (100, 200)
+    assert props.connection_pool == ConnectionPoolSettings(20, 30, 300)
+    assert d.CIRCUIT_BREAKER_ROLLBACK is True

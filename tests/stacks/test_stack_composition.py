@@ -1,0 +1,89 @@
+"""Stack-level practices: the split per environment, tags, termination protection, offline synthesis, cdk-nag."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_sqs as sqs
+
+from stacks.composition import create_app
+
+from tests.conftest import ENVIRONMENTS
+
+STANDARD_TAGS = ("Project", "Environment", "Service", "Version")
+
+
+def test_every_environment_has_a_network_and_a_service_stack(project):
+    names = {s.stack_name for env in project.environments.values() for s in env.stacks.all}
+    assert names == {f"ava-olo-{e}-{purpose}" for e in ENVIRONMENTS for purpose in ("network", "service")}
+
+
+def test_every_taggable_resource_carries_project_environment_service_version(each_environment):
+    config = each_environment.config
+    expected = {"Project": "ava-olo", "Environment": config.name, "Service": config.service_name, "Version": config.version}
+    for stack_name, template in each_environment.all_templates().items():
+        for logical_id, resource in template.to_json()["Resources"].items():
+            tags = resource.get("Properties", {}).get("Tags")
+            if not isinstance(tags, list):
+                continue
+            values = {t["Key"]: t["Value"] for t in tags}
+            assert {k: values.get(k) for k in STANDARD_TAGS} == expected, f"{stack_name}/{logical_id}"
+
+
+def test_stack_level_tags_reach_cloudformation_too(project, each_environment):
+    for stack in each_environment.stacks.all:
+        tags = project.assembly.get_stack_artifact(stack.artifact_id).tags
+        assert tags["Environment"] == each_environment.config.name and tags["Version"] == each_environment.config.version
+
+
+def test_production_stacks_have_termination_protection(project):
+    for name, env in project.environments.items():
+        for stack in env.stacks.all:
+            artifact = project.assembly.get_stack_artifact(stack.artifact_id)
+            assert artifact.termination_protection is (name == "production"), stack.stack_name
+
+
+def test_stack_description_names_service_environment_and_version(each_environment):
+    config = each_environment.config
+    for stack in each_environment.stacks.all:
+        description = each_environment.templates[stack.artifact_id]["Description"]
+        assert f"({config.name}, {config.version})" in description and config.service_name in description
+
+
+def test_synthesis_needs_no_lookups_and_no_credentials(project):
+    manifest = json.loads((project.outdir / "manifest.json").read_text())
+    assert not manifest.get("missing"), "a context lookup would need AWS credentials"
+    for env in project.environments.values():
+        for stack in env.stacks.all:
+            assert stack.region == env.config.region
+            assert stack.account == Stack.of(stack).account  # account-agnostic unless configured
+            assert stack.account.startswith("${Token") , "shipped environments resolve the account at deploy time"
+
+
+def test_project_synth_left_no_unacknowledged_cdk_nag_finding(project):
+    report = json.loads((project.outdir / "validation-report.json").read_text())
+    plugins = {p["pluginName"]: p for p in report["pluginReports"]}
+    assert plugins["AwsSolutions"]["conclusion"] == "success"
+    assert plugins["AwsSolutions"]["violations"] == []
+    suppressed = {v["ruleName"] for v in plugins["AwsSolutions"]["suppressedViolations"]}
+    assert suppressed == {"AwsSolutions-EC23", "AwsSolutions-S1", "AwsSolutions-ECS2", "AwsSolutions-IAM5[Resource::*]"}
+
+
+def test_an_unacknowledged_cdk_nag_finding_fails_synth(tmp_path):
+    """Proves the packs really run in every App the project creates (the previous test cannot tell)."""
+    app = create_app(outdir=str(tmp_path), validation=False)
+    stack = Stack(app, "Probe")
+    sqs.Queue(stack, "QueueWithoutDeadLetterQueue")  # AwsSolutions-SQS3 / SQS4
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    violations = {v["ruleName"] for p in report["pluginReports"] for v in p["violations"]}
+    assert "AwsSolutions-SQS4" in violations
+
+
+def test_stacks_reference_each_other_through_construct_attributes_not_names(production):
+    vpc_refs = json.dumps(production.service.to_json())
+    assert "ava-olo-production-network" in vpc_refs  # the VPC arrives as a cross-stack reference
+    assert "vpc-" not in vpc_refs  # never a hard-coded VPC id
