@@ -12,6 +12,7 @@ from aws_cdk import App, Environment, Tags
 from ava_olo_constructs import add_compliance_checks, standard_tags
 
 from .config import EnvironmentConfig
+from .data_stack import DataStack
 from .network_stack import NetworkStack
 from .service_stack import ServiceStack, names_for
 
@@ -27,11 +28,12 @@ COMPLIANCE_PACKS = ("AwsSolutions",)
 class EnvironmentStacks:
     config: EnvironmentConfig
     network: NetworkStack
+    data: DataStack
     service: ServiceStack
 
     @property
     def all(self) -> tuple:
-        return (self.network, self.service)
+        return (self.network, self.data, self.service)
 
 
 def project_context() -> dict[str, Any]:
@@ -54,7 +56,7 @@ def create_app(
 
 
 def build_environment(app: App, config: EnvironmentConfig) -> EnvironmentStacks:
-    """Create ``<Env>Network`` and ``<Env>Service`` for ``config`` inside ``app``."""
+    """Create ``<Env>Network``, ``<Env>Data`` and ``<Env>Service`` for ``config`` inside ``app``."""
     names = names_for(config)
     env = Environment(account=config.account, region=config.region)
     tags = standard_tags(
@@ -75,16 +77,28 @@ def build_environment(app: App, config: EnvironmentConfig) -> EnvironmentStacks:
         description=f"{description}: VPC, subnets, NAT, flow logs",
         **common,
     )
+    data = DataStack(
+        app,
+        f"{config.title}Data",
+        config=config,
+        names=names,
+        vpc=network.vpc,
+        stack_name=names.stack_name("data"),
+        description=f"{description}: farmer-crm Aurora PostgreSQL, KMS key, credentials, ENCRYPTION_KEY",
+        **common,
+    )
     service = ServiceStack(
         app,
         f"{config.title}Service",
         config=config,
         vpc=network.vpc,
+        database=data.database,
+        encryption_key_secret=data.encryption_key_secret,
         stack_name=names.stack_name("service"),
         description=f"{description}: ECS cluster, Fargate service, ALB",
         **common,
     )
-    for stack in (network, service):
+    for stack in (network, data, service):
         for key, value in tags.items():
             Tags.of(stack).add(key, value)
-    return EnvironmentStacks(config=config, network=network, service=service)
+    return EnvironmentStacks(config=config, network=network, data=data, service=service)

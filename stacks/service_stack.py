@@ -13,15 +13,21 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from ava_olo_constructs import (
+    AuroraPostgresDatabase,
     ConnectionPoolSettings,
     FargateWebService,
     FargateWebServiceProps,
     ResourceNames,
     ServiceCluster,
     ServiceClusterProps,
+    ServiceParameters,
+    secure_parameter_secrets,
 )
 
 from .config import EnvironmentConfig
@@ -41,14 +47,53 @@ def container_image(scope: Construct, config: EnvironmentConfig) -> ecs.Containe
     return ecs.ContainerImage.from_registry(f"{config.image.repository}:{config.image.tag}")
 
 
+def database_secrets(
+    scope: Construct, database: AuroraPostgresDatabase, encryption_key: secretsmanager.ISecret
+) -> dict[str, ecs.Secret]:
+    """The container's database connection and ENCRYPTION_KEY, as ECS secrets (JSON fields of the generated
+    credentials secret). ECS resolves them at task start; the task definition never contains the values.
+
+    The secrets and their KMS key live in the data stack. They are referenced here by ARN so that the read
+    grants land in this stack's execution-role policy (exact secret ARNs, kms:Decrypt via Secrets Manager) rather
+    than in the data stack's key policy, which would make the data stack depend on the service stack.
+    """
+    assert database.secret is not None, "the database construct always generates its credentials secret"
+    key = kms.Key.from_key_arn(scope, "DatabaseKey", database.kms_key.key_arn)
+    credentials = secretsmanager.Secret.from_secret_attributes(
+        scope, "DatabaseCredentials", secret_complete_arn=database.secret.secret_full_arn, encryption_key=key
+    )
+    if isinstance(encryption_key, secretsmanager.Secret):  # generated in the data stack (else: imported ARN)
+        encryption_key = secretsmanager.Secret.from_secret_attributes(
+            scope, "EncryptionKeySecret", secret_complete_arn=encryption_key.secret_full_arn, encryption_key=key
+        )
+    fields = {"DB_HOST": "host", "DB_PORT": "port", "DB_NAME": "dbname", "DB_USER": "username", "DB_PASSWORD": "password"}
+    secrets = {variable: ecs.Secret.from_secrets_manager(credentials, field) for variable, field in fields.items()}
+    secrets["ENCRYPTION_KEY"] = ecs.Secret.from_secrets_manager(encryption_key)
+    return secrets
+
+
 class ServiceStack(Stack):
-    """Attributes: ``names``, ``cluster``, ``web_service``."""
+    """Attributes: ``names``, ``cluster``, ``web_service``, ``parameters``."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, vpc: ec2.IVpc, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        vpc: ec2.IVpc,
+        database: AuroraPostgresDatabase,
+        encryption_key_secret: secretsmanager.ISecret,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.names = names = names_for(config)
+        secrets = database_secrets(self, database, encryption_key_secret)
+        secrets.update(
+            secure_parameter_secrets(
+                self, config.secure_parameters, kms_key_arn=config.secure_parameters_kms_key_arn
+            )
+        )
         self.cluster = ServiceCluster(
             self, "Cluster", ServiceClusterProps(vpc=vpc, cluster_name=names.cluster_name)
         ).cluster
@@ -78,7 +123,19 @@ class ServiceStack(Stack):
                     recycle_seconds=config.db_pool_recycle_seconds,
                 ),
                 load_balancer_deletion_protection=config.load_balancer_deletion_protection,
+                secrets=secrets,
             ),
+        )
+        database.allow_from(self.web_service.service)
+        # The secrets are encrypted with the data stack's KMS key. Secrets Manager decrypts on the caller's
+        # behalf, so the execution role needs kms:Decrypt on exactly that key, and only via Secrets Manager.
+        # (CDK drops this grant silently for a key referenced across stacks, hence explicit.)
+        self.web_service.task_definition.obtain_execution_role().add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[database.kms_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"}},
+            )
         )
 
         alb = self.web_service.load_balancer
@@ -88,5 +145,22 @@ class ServiceStack(Stack):
                   description="aws ecs describe-services --cluster <this> --services <ServiceName>")
         CfnOutput(self, "ServiceName", value=self.web_service.service.service_name,
                   description="The ECS service name.")
+        service_url = f"http://{alb.load_balancer_dns_name}"
+        self.parameters = ServiceParameters(
+            self,
+            "Parameters",
+            prefix=names.parameter_prefix,
+            values={
+                "version": config.version,
+                "service-url": service_url,
+                "db-pool-size": str(config.db_pool_size),
+                "db-max-overflow": str(config.db_max_overflow),
+                "db-pool-recycle": str(config.db_pool_recycle_seconds),
+                "db-endpoint": database.cluster.cluster_endpoint.hostname,
+                "db-reader-endpoint": database.cluster.cluster_read_endpoint.hostname,
+                "db-name": config.database.database_name,
+                "db-credentials-secret": database.props.secret_name,
+            },
+        )
         CfnOutput(self, "LogGroupName", value=self.web_service.log_group.log_group_name,
                   description="aws logs tail <this> --follow")

@@ -55,24 +55,34 @@ def test_unknown_environment(tmp_path: Path) -> None:
     assert "production" in line and "sandbox" in line
 
 
-def test_impossible_fargate_size_from_config_dir(tmp_path: Path) -> None:
+def config_dir_with(tmp_path: Path, name: str, **settings: Any) -> Path:
+    """A config_dir holding one minimal valid environment file plus ``settings``."""
     config_dir = tmp_path / "envs"
     config_dir.mkdir()
-    (config_dir / "bad.json").write_text(
-        json.dumps(
-            {
-                "region": "eu-central-1",
-                "availability_zones": 2,
-                "image": {"repository": "ava-olo-monitoring-dashboards", "tag": "v1.0.0"},
-                "cpu": 512,
-                "memory": 8192,
-            }
-        ),
-        encoding="utf-8",
-    )
+    raw = {
+        "region": "eu-central-1",
+        "availability_zones": 2,
+        "image": {"repository": "ava-olo-monitoring-dashboards", "tag": "v1.0.0"},
+        **settings,
+    }
+    (config_dir / f"{name}.json").write_text(json.dumps(raw), encoding="utf-8")
+    return config_dir
+
+
+def test_impossible_fargate_size_from_config_dir(tmp_path: Path) -> None:
+    config_dir = config_dir_with(tmp_path, "bad", cpu=512, memory=8192)
     result = synth(tmp_path, {"env": "bad", "config_dir": str(config_dir)})
     line = assert_one_error_line(result, "memory", 8192)
     assert "'bad'" in line and "cpu 512" in line
+
+
+def test_connection_budget_overrun_names_both_numbers(tmp_path: Path) -> None:
+    config_dir = config_dir_with(
+        tmp_path, "crowded", min_count=2, desired_count=2, max_count=10, database={"instance_class": "t4g.medium"}
+    )
+    result = synth(tmp_path, {"env": "crowded", "config_dir": str(config_dir)})
+    line = assert_one_error_line(result, "max_count", 10)
+    assert "510" in line and "max_connections 405" in line and "db.t4g.medium" in line
 
 
 def test_latest_is_not_a_version(tmp_path: Path) -> None:

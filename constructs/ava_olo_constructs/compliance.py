@@ -55,6 +55,23 @@ def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=f"{pack}::{rule_id}", reason=reason))
 
 
+def ignore_lint_check(resource: IConstruct, check: str, reason: str) -> None:
+    """Switch one cfn-lint check off for one resource, in the template, with the reason beside the call.
+
+    For findings about what CDK itself renders (e.g. W3005, an explicit ``DependsOn`` that duplicates a
+    ``Ref``) that cannot be removed without losing an ordering CDK needs. ``resource`` is a CfnResource or an L2
+    construct whose default child is one.
+    """
+    from aws_cdk import CfnResource
+
+    target = resource if isinstance(resource, CfnResource) else resource.node.default_child
+    if not isinstance(target, CfnResource):
+        raise PropsError("resource", resource.node.path, "a CloudFormation resource or a construct wrapping one")
+    if len(" ".join(reason.split())) < MIN_REASON_LENGTH:
+        raise PropsError("reason", reason, f"a full sentence (at least {MIN_REASON_LENGTH} characters)")
+    target.add_metadata("cfn-lint", {"config": {"ignore_checks": [check]}})
+
+
 def acknowledgements(scope: IConstruct) -> list[tuple[str, str, str]]:
     """Every cdk-nag acknowledgement at or below ``scope`` as ``(construct path, rule id, reason)``.
 

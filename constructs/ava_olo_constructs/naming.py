@@ -58,6 +58,20 @@ class ResourceNames:
         """Task definition family: ``<project>-<service>`` qualified by environment unless seed names are kept."""
         return self._qualified(f"{self.project}-{self.service}")
 
+    def database_identifier(self, database: str = "farmer-crm") -> str:
+        """RDS cluster identifier: ``farmer-crm`` (seed: ``--db-instance-identifier farmer-crm``) or
+        ``farmer-crm-dev``. Identifiers are unique per account and region, so environments must differ."""
+        return self._qualified(database)
+
+    def secret_name(self, purpose: str) -> str:
+        """Secrets Manager name: ``ava-olo/database/credentials`` (seed) or ``ava-olo/dev/database/credentials``."""
+        return f"{self.project}/{purpose}" if self.seed_names else f"{self.project}/{self.environment}/{purpose}"
+
+    @property
+    def parameter_prefix(self) -> str:
+        """SSM prefix for the service's settings, always environment-qualified: ``/ava-olo/production/<service>``."""
+        return f"/{self.project}/{self.environment}/{self.service}"
+
     def stack_name(self, purpose: str) -> str:
         """CloudFormation stack name, always environment-qualified: ``ava-olo-production-network``."""
         return f"{self.project}-{self.environment}-{purpose}"

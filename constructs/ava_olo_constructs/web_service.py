@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_ecs_patterns as ecs_patterns
@@ -29,7 +29,7 @@ from constructs import Construct
 
 from . import web_service_defaults as defaults
 from .access_logs import AccessLogBucket, AccessLogBucketProps
-from .compliance import acknowledge
+from .compliance import acknowledge, ignore_lint_check
 from .retention import retention_days
 from .validation import (
     PropsError,
@@ -277,17 +277,13 @@ class FargateWebService(Construct):
         self.target_group.set_attribute(
             "deregistration_delay.timeout_seconds", str(_seconds(props.deregistration_delay))
         )
-        self._mark_redundant_target_group_dependency()
+        ignore_lint_check(
+            self.service,
+            "W3005",
+            "The pattern makes the service depend on the listener (ECS needs it first), which also renders a "
+            "DependsOn on the target group the service already references; the duplicate is harmless.",
+        )
         self._acknowledge_inherent_findings()
-
-    def _mark_redundant_target_group_dependency(self) -> None:
-        """The pattern makes the service depend on the listener construct (ECS needs the listener first), which
-        also renders a ``DependsOn`` on the listener's target group that the service already ``Ref``s. cfn-lint
-        reports that duplicate as W3005; it is harmless and cannot be removed without dropping the listener
-        dependency, so the check is switched off for this one resource, in the template, with this reason."""
-        service = self.service.node.default_child
-        if isinstance(service, CfnResource):
-            service.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
 
     def _acknowledge_inherent_findings(self) -> None:
         """Findings that follow from what this construct is; each is acknowledged on the exact resource."""

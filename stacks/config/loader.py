@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from ava_olo_constructs import validation as v
+from ava_olo_constructs.connection_budget import check_connection_budget
+from ava_olo_constructs.database import AuroraPostgresDatabaseProps
+from ava_olo_constructs.parameters import check_parameter_name
 from ava_olo_constructs import web_service_defaults as service_defaults
 from ava_olo_constructs.tags import check_tags
 
 from .errors import ConfigError
-from .model import EnvironmentConfig, ImageConfig
+from .model import DatabaseConfig, EnvironmentConfig, ImageConfig
 
 #: Where the environment files live: one JSON file per environment. A new environment is a new file.
 ENVIRONMENTS_DIR = Path(__file__).resolve().parents[2] / "environments"
@@ -39,6 +42,9 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _CIDR = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})$")
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}")
+_KMS_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]{36}")
+_ENV_VAR = re.compile(r"[A-Z][A-Z0-9_]*")
 _REQUIRED = ("region", "availability_zones", "image")
 _FILE_ONLY_KEYS = {"size_profile", "description"}
 
@@ -192,7 +198,93 @@ def parse_environment(
         errors.fail("tags", sorted(reserved)[0], "Project, Environment, Service and Version are set by the project")
     values["tags"] = dict(tags)
 
+    values["database"] = database = _database(errors, raw.get("database", {}))
+    errors.run(
+        check_connection_budget,
+        max_tasks=values["max_count"],
+        pool_size=values.get("db_pool_size", defaults["db_pool_size"].default),
+        max_overflow=values.get("db_max_overflow", defaults["db_max_overflow"].default),
+        reserve=database.connection_reserve,
+        max_connections=_database_props(database).max_connections,
+        database=_database_props(database).description,
+    )
+
+    if "encryption_key_secret_arn" in raw:
+        arn = raw["encryption_key_secret_arn"]
+        if not isinstance(arn, str) or not _SECRET_ARN.fullmatch(arn):
+            errors.fail("encryption_key_secret_arn", arn, "a complete Secrets Manager ARN (ending in -XXXXXX)")
+        values["encryption_key_secret_arn"] = arn
+    secure = raw.get("secure_parameters", {})
+    if not isinstance(secure, dict):
+        errors.fail("secure_parameters", secure, 'an object {"ENV_VAR": "/ssm/parameter/name"}')
+    for variable, name in secure.items():
+        if not _ENV_VAR.fullmatch(variable) or variable in _RESERVED_VARIABLES:
+            errors.fail("secure_parameters", variable, "UPPER_CASE variable names not set by the project itself")
+        errors.run(check_parameter_name, f"secure_parameters.{variable}", name)
+    values["secure_parameters"] = dict(secure)
+    if "secure_parameters_kms_key_arn" in raw:
+        arn = raw["secure_parameters_kms_key_arn"]
+        if not isinstance(arn, str) or not _KMS_ARN.fullmatch(arn):
+            errors.fail("secure_parameters_kms_key_arn", arn, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+        values["secure_parameters_kms_key_arn"] = arn
+
     return EnvironmentConfig(**values)
+
+
+#: Container variables the project sets itself (they cannot be redefined as secure parameters).
+_RESERVED_VARIABLES = {
+    "APP_VERSION", "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_RECYCLE",
+    "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "ENCRYPTION_KEY",
+}
+
+
+def _database_props(database: DatabaseConfig) -> AuroraPostgresDatabaseProps:
+    """The library's props for this configuration (the library validates them)."""
+    return AuroraPostgresDatabaseProps(
+        vpc=None,  # type: ignore[arg-type]  # validation does not look at the VPC
+        cluster_identifier="validation",
+        secret_name="validation",
+        engine_version=database.engine_version,
+        database_name=database.database_name,
+        instance_class=database.instance_class,
+        reader_count=database.reader_count,
+        serverless_min_capacity=database.serverless_min_capacity,
+        serverless_max_capacity=database.serverless_max_capacity,
+        backup_retention_days=database.backup_retention_days,
+        backup_window=database.backup_window,
+        maintenance_window=database.maintenance_window,
+        deletion_protection=database.deletion_protection,
+        rotation_days=database.rotation_days,
+        log_retention_days=database.log_retention_days,
+        monitoring_interval_seconds=database.monitoring_interval_seconds,
+    )
+
+
+def _database(errors: _Checker, raw: Any) -> DatabaseConfig:
+    if not isinstance(raw, dict):
+        errors.fail("database", raw, "an object of database settings")
+    known = {f.name: f for f in dataclasses.fields(DatabaseConfig)}
+    for key in raw:
+        if key not in known:
+            errors.fail(f"database.{key}", raw[key], f"unknown setting; known are {', '.join(sorted(known))}")
+    for key, value in raw.items():
+        default = known[key].default
+        if isinstance(default, bool) and not isinstance(value, bool):
+            errors.fail(f"database.{key}", value, "true or false")
+        if key in ("serverless_min_capacity", "serverless_max_capacity"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                errors.fail(f"database.{key}", value, "a number of ACUs such as 0.5 or 4")
+        elif isinstance(default, int) and not isinstance(default, bool) and (isinstance(value, bool) or not isinstance(value, int)):
+            errors.fail(f"database.{key}", value, "a whole number")
+    serverless = sorted({"serverless_min_capacity", "serverless_max_capacity"} & set(raw))
+    if "instance_class" in raw and serverless:
+        errors.fail(
+            "database.instance_class", raw["instance_class"], f"either instance_class or {serverless[0]}, not both"
+        )
+    database = DatabaseConfig(**raw)
+    errors.run(_database_props(database).validate, prefix="database.")
+    errors.run(v.check_range, "connection_reserve", database.connection_reserve, 0, 1000, prefix="database.")
+    return database
 
 
 class _Checker:
@@ -204,7 +296,7 @@ class _Checker:
     def fail(self, field: str, value: Any, allowed: str) -> None:
         raise ConfigError(self.environment, field, value, allowed)
 
-    def run(self, check: Callable[..., None], *args: Any, prefix: str = "", **kwargs: Any) -> None:
+    def run(self, check: Callable[..., Any], *args: Any, prefix: str = "", **kwargs: Any) -> None:
         try:
             check(*args, **kwargs)
         except v.PropsError as error:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
+from ava_olo_constructs import database_defaults, network_defaults
 from ava_olo_constructs import web_service_defaults as service_defaults
-from ava_olo_constructs import network_defaults
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,32 @@ class ImageConfig:
     def is_ecr_repository_name(self) -> bool:
         first = self.repository.split("/", 1)[0]
         return "." not in first and ":" not in first
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """The ``database`` object of an environment file (all optional; defaults are the seed's practices).
+
+    :param instance_class: provisioned class such as ``r6g.large`` (production: writer + ``reader_count`` readers); absent
+        means Serverless v2 between ``serverless_min_capacity`` and ``serverless_max_capacity`` ACUs.
+    :param reader_count: provisioned readers, each in another AZ. Production: at least 1.
+    :param connection_reserve: connections kept free for operators, migrations and rotation (budget check).
+    """
+
+    engine_version: str = database_defaults.ENGINE_VERSION
+    database_name: str = database_defaults.DATABASE_NAME
+    instance_class: Optional[str] = None
+    reader_count: int = 0
+    serverless_min_capacity: float = 0.5
+    serverless_max_capacity: float = 2
+    backup_retention_days: int = database_defaults.BACKUP_RETENTION_DAYS
+    backup_window: str = database_defaults.BACKUP_WINDOW
+    maintenance_window: str = database_defaults.MAINTENANCE_WINDOW
+    deletion_protection: bool = True
+    rotation_days: int = database_defaults.CREDENTIALS_ROTATION_DAYS
+    log_retention_days: int = database_defaults.LOG_RETENTION_DAYS
+    monitoring_interval_seconds: int = database_defaults.MONITORING_INTERVAL_SECONDS
+    connection_reserve: int = database_defaults.CONNECTION_RESERVE
 
 
 @dataclass(frozen=True)
@@ -43,6 +69,11 @@ class EnvironmentConfig:
     :param image: see :class:`ImageConfig`.
     :param version: the deployed version; the image tag unless ``-c version=...`` overrides both.
     :param seed_names: keep the seed's unqualified names (production only; one environment per account).
+    :param database: see :class:`DatabaseConfig`.
+    :param encryption_key_secret_arn: use an operator-created secret (full ARN) as ``ENCRYPTION_KEY`` instead of
+        generating one.
+    :param secure_parameters: ``{"ENV_VAR": "/ssm/name"}``: SecureString parameters (created by operators, as
+        CloudFormation cannot) injected as ECS secrets; ``secure_parameters_kms_key_arn`` if they use a CMK.
     """
 
     name: str
@@ -76,6 +107,10 @@ class EnvironmentConfig:
     termination_protection: bool = False
     retain_data: bool = True
     load_balancer_deletion_protection: bool = False
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    encryption_key_secret_arn: Optional[str] = None
+    secure_parameters: Mapping[str, str] = field(default_factory=dict)
+    secure_parameters_kms_key_arn: Optional[str] = None
     version: str = ""
 
     @property

@@ -1,15 +1,31 @@
-"""Stateful resources keep their logical IDs: a rename would make CloudFormation replace them (new, empty log
-group or bucket; issue 3 adds the database here). Changing this list is a deliberate, reviewed act."""
+"""Stateful resources keep their logical IDs: a rename would make CloudFormation replace them (a new, empty
+database, secret, key, log group or bucket). Changing this list is a deliberate, reviewed act; CI fails first."""
 
 from __future__ import annotations
 
 STATEFUL = {
     "network": {"AWS::Logs::LogGroup": {"NetworkFlowLogGroup4F8CEEEF"}},
+    "data": {
+        "AWS::RDS::DBCluster": {"DatabaseCluster5B53A178"},
+        "AWS::KMS::Key": {"DatabaseKey5E5D9547"},
+        "AWS::RDS::DBSubnetGroup": {"DatabaseClusterSubnets5540150D"},
+        "AWS::RDS::DBClusterParameterGroup": {"DatabaseParametersB8AC9B07"},
+        "AWS::Logs::LogGroup": {"DatabasePostgresLogs807072D3", "EncryptionKeyGeneratorLogs2C4BF3C8"},
+    },
     "service": {
         "AWS::Logs::LogGroup": {"WebServiceLogGroup6F16EA2A"},
         "AWS::S3::Bucket": {"WebServiceAccessLogsBucketD697C01A"},
     },
 }
+
+#: The credentials secret's ID embeds the stack's name (CDK's DatabaseSecret), so it is pinned per environment.
+CREDENTIALS_SECRET = {
+    "sandbox": "SandboxDataDatabaseClusterSecret6E21BC963fdaad7efa858a3daf9490cf0a702aeb",
+    "dev": "DevDataDatabaseClusterSecret3077F6E83fdaad7efa858a3daf9490cf0a702aeb",
+    "staging": "StagingDataDatabaseClusterSecret5B34B0AE3fdaad7efa858a3daf9490cf0a702aeb",
+    "production": "ProductionDataDatabaseClusterSecret95EC498D3fdaad7efa858a3daf9490cf0a702aeb",
+}
+WRITER, READER = "DatabaseClusterWriterD43085C6", "DatabaseClusterReader1D8B76102"
 
 
 def test_stateful_resources_keep_their_logical_ids(each_environment):
@@ -19,10 +35,22 @@ def test_stateful_resources_keep_their_logical_ids(each_environment):
             assert set(template.find_resources(resource_type)) == logical_ids, (purpose, resource_type)
 
 
+def test_database_secrets_and_instances_keep_their_logical_ids(each_environment):
+    data = each_environment.template(each_environment.stacks.data)
+    name = each_environment.config.name
+    assert set(data.find_resources("AWS::SecretsManager::Secret")) == {CREDENTIALS_SECRET[name], "EncryptionKeySecret487C1FD5"}
+    instances = {WRITER} | ({READER} if each_environment.config.database.reader_count else set())
+    assert set(data.find_resources("AWS::RDS::DBInstance")) == instances
+
+
 def test_production_stateful_resources_are_retained_on_delete_and_replace(production):
-    for purpose, by_type in STATEFUL.items():
+    checked = 0
+    for purpose in ("network", "data", "service"):
         template = production.template(getattr(production.stacks, purpose))
-        for resource_type in by_type:
+        for resource_type in ("AWS::Logs::LogGroup", "AWS::S3::Bucket", "AWS::RDS::DBCluster", "AWS::RDS::DBInstance",
+                              "AWS::SecretsManager::Secret", "AWS::KMS::Key", "AWS::RDS::DBSubnetGroup"):
             for logical_id, resource in template.find_resources(resource_type).items():
-                assert resource.get("DeletionPolicy") == "Retain", logical_id
-                assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
+                assert resource.get("DeletionPolicy") in ("Retain", "Snapshot"), logical_id
+                assert resource.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), logical_id
+                checked += 1
+    assert checked >= 12

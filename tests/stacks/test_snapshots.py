@@ -39,7 +39,7 @@ def json_snapshot(snapshot):
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-@pytest.mark.parametrize("purpose", ["network", "service"])
+@pytest.mark.parametrize("purpose", ["network", "data", "service"])
 def test_template_matches_snapshot(project, json_snapshot, environment, purpose):
     env = project.environments[environment]
     stack = getattr(env.stacks, purpose)

@@ -15,9 +15,18 @@ from tests.conftest import ENVIRONMENTS
 STANDARD_TAGS = ("Project", "Environment", "Service", "Version")
 
 
-def test_every_environment_has_a_network_and_a_service_stack(project):
+def test_every_environment_has_network_data_and_service_stacks(project):
     names = {s.stack_name for env in project.environments.values() for s in env.stacks.all}
-    assert names == {f"ava-olo-{e}-{purpose}" for e in ENVIRONMENTS for purpose in ("network", "service")}
+    assert names == {f"ava-olo-{e}-{purpose}" for e in ENVIRONMENTS for purpose in ("network", "data", "service")}
+
+
+def test_service_stack_depends_on_data_and_network_never_the_reverse(project):
+    for env in project.environments.values():
+        deps = {s.node.id: {d.node.id for d in s.dependencies} for s in env.stacks.all}
+        title = env.config.title
+        assert deps[f"{title}Service"] == {f"{title}Network", f"{title}Data"}
+        assert deps[f"{title}Data"] == {f"{title}Network"}
+        assert deps[f"{title}Network"] == set()
 
 
 def test_every_taggable_resource_carries_project_environment_service_version(each_environment):
@@ -68,7 +77,15 @@ def test_project_synth_left_no_unacknowledged_cdk_nag_finding(project):
     assert plugins["AwsSolutions"]["conclusion"] == "success"
     assert plugins["AwsSolutions"]["violations"] == []
     suppressed = {v["ruleName"] for v in plugins["AwsSolutions"]["suppressedViolations"]}
-    assert suppressed == {"AwsSolutions-EC23", "AwsSolutions-S1", "AwsSolutions-ECS2", "AwsSolutions-IAM5[Resource::*]"}
+    assert suppressed == {
+        "AwsSolutions-EC23",
+        "AwsSolutions-S1",
+        "AwsSolutions-ECS2",
+        "AwsSolutions-IAM5[Resource::*]",
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
+        "AwsSolutions-SMG4",
+        "AwsSolutions-RDS10",
+    }
 
 
 def test_an_unacknowledged_cdk_nag_finding_fails_synth(tmp_path):

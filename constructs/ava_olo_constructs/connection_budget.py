@@ -1,0 +1,98 @@
+"""Will the service's connection pools fit into the database? Checked at synth, not discovered in production.
+
+Seed "Connection Pooling": every task opens up to ``DB_POOL_SIZE + DB_MAX_OVERFLOW`` connections (20 + 30).
+Seed "Issue 2: Database Connection Errors" is what happens when ``max tasks x that`` exceeds the database's
+``max_connections``: new tasks fail their ``/health`` check during a deploy or a scale-out.
+
+``max_connections`` for Aurora PostgreSQL defaults to ``LEAST({DBInstanceClassMemory/9531392}, 5000)``
+(Amazon Aurora User Guide, "Maximum connections to an Aurora PostgreSQL DB instance"). ``DBInstanceClassMemory``
+is the instance's memory less what RDS reserves for the OS and its own processes, so it is estimated here as
+90 % of the class's memory (db.t4g.medium: 4 GiB -> 405, the value AWS documents). For Serverless v2 the
+limit follows from the *maximum* capacity: one ACU is about 2 GiB of memory.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from .validation import PropsError
+
+#: Bytes of DBInstanceClassMemory per connection in AWS's default formula.
+BYTES_PER_CONNECTION = 9_531_392
+#: Aurora PostgreSQL's ceiling for the default formula.
+MAX_CONNECTIONS_CEILING = 5000
+#: Share of an instance class's memory that RDS leaves as DBInstanceClassMemory (estimate, see module doc).
+USABLE_MEMORY_SHARE = 0.9
+#: Memory of one Aurora capacity unit (ACU).
+ACU_MEMORY_GIB = 2
+GIB = 1024**3
+
+#: Memory (GiB) by Aurora PostgreSQL instance size. Burstable classes (t3, t4g) come in medium/large only.
+_MEMORY_GIB_BY_SIZE = {
+    "medium": 4, "large": 16, "xlarge": 32, "2xlarge": 64, "4xlarge": 128, "8xlarge": 256,
+    "12xlarge": 384, "16xlarge": 512, "24xlarge": 768,
+}
+_BURSTABLE_MEMORY_GIB = {"medium": 4, "large": 8}
+_INSTANCE_CLASS = re.compile(r"(?:db\.)?(?P<family>t3|t4g|r5|r6g|r6i|r7g|r7i|r8g)\.(?P<size>[0-9]*x?large|medium)")
+
+
+def instance_memory_gib(instance_class: str) -> int:
+    """Memory of an Aurora PostgreSQL instance class such as ``r6g.large`` or ``db.t4g.medium``."""
+    match = _INSTANCE_CLASS.fullmatch(instance_class) if isinstance(instance_class, str) else None
+    if match:
+        family, size = match["family"], match["size"]
+        table = _BURSTABLE_MEMORY_GIB if family.startswith("t") else _MEMORY_GIB_BY_SIZE
+        if size in table and (size != "medium" or family.startswith("t")):
+            return table[size]
+    raise PropsError(
+        "instance_class",
+        instance_class,
+        "an Aurora PostgreSQL class such as t4g.medium, t4g.large, r6g.large ... r8g.24xlarge (r5, r6g, r6i, r7g, "
+        "r7i, r8g; t3/t4g medium or large)",
+    )
+
+
+def estimate_max_connections(
+    *, instance_class: Optional[str] = None, serverless_max_capacity: Optional[float] = None
+) -> int:
+    """Default ``max_connections`` of the writer (see the module doc for the formula and its source)."""
+    if (instance_class is None) == (serverless_max_capacity is None):
+        raise PropsError("instance_class", instance_class, "give an instance class or a Serverless v2 maximum, not both")
+    if instance_class is not None:
+        memory_gib: float = instance_memory_gib(instance_class)
+    else:
+        capacity = serverless_max_capacity
+        if isinstance(capacity, bool) or not isinstance(capacity, (int, float)) or not 0 < capacity <= 256:
+            raise PropsError("serverless_max_capacity", capacity, "ACUs greater than 0, at most 256")
+        memory_gib = float(capacity) * ACU_MEMORY_GIB
+    usable = memory_gib * GIB * USABLE_MEMORY_SHARE
+    return min(int(usable // BYTES_PER_CONNECTION), MAX_CONNECTIONS_CEILING)
+
+
+def required_connections(*, max_tasks: int, pool_size: int, max_overflow: int, reserve: int) -> int:
+    """Connections the service can open at its largest (every task's pool full) plus a reserve for
+    operators, migrations and secret rotation."""
+    return max_tasks * (pool_size + max_overflow) + reserve
+
+
+def check_connection_budget(
+    *,
+    max_tasks: int,
+    pool_size: int,
+    max_overflow: int,
+    reserve: int,
+    max_connections: int,
+    database: str,
+    field: str = "max_count",
+) -> None:
+    """Raise :class:`PropsError` (one line, both numbers, the fixes) when the pools cannot fit."""
+    needed = required_connections(max_tasks=max_tasks, pool_size=pool_size, max_overflow=max_overflow, reserve=reserve)
+    if needed > max_connections:
+        raise PropsError(
+            field,
+            max_tasks,
+            f"{max_tasks} tasks x (pool {pool_size} + overflow {max_overflow}) + reserve {reserve} = {needed} "
+            f"connections exceeds max_connections {max_connections} of {database}; use fewer tasks, a smaller "
+            f"pool, or a larger database",
+        )

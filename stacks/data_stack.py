@@ -1,0 +1,88 @@
+"""``<Env>Data``: the farmer-crm Aurora PostgreSQL cluster, its KMS key, credentials and ENCRYPTION_KEY.
+
+Stateful: termination-protected in production, never replaced, changed with care. The service stack receives
+the database as a construct attribute (CDK exports what it needs) and opens the port from its own security
+group, so this stack never depends on the service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from ava_olo_constructs import (
+    AuroraPostgresDatabase,
+    AuroraPostgresDatabaseProps,
+    FernetKeySecret,
+    ResourceNames,
+    acknowledge,
+)
+
+from .config import EnvironmentConfig
+
+
+class DataStack(Stack):
+    """Attributes: ``database`` (construct), ``encryption_key_secret``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        names: ResourceNames,
+        vpc: ec2.IVpc,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        db = config.database
+        retain = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+        self.database = AuroraPostgresDatabase(
+            self,
+            "Database",
+            AuroraPostgresDatabaseProps(
+                vpc=vpc,
+                cluster_identifier=names.database_identifier(),
+                secret_name=names.secret_name("database/credentials"),
+                engine_version=db.engine_version,
+                database_name=db.database_name,
+                instance_class=db.instance_class,
+                reader_count=db.reader_count,
+                serverless_min_capacity=db.serverless_min_capacity,
+                serverless_max_capacity=db.serverless_max_capacity,
+                backup_retention_days=db.backup_retention_days,
+                backup_window=db.backup_window,
+                maintenance_window=db.maintenance_window,
+                deletion_protection=db.deletion_protection,
+                removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.SNAPSHOT,
+                secret_removal_policy=retain,
+                rotation_days=db.rotation_days,
+                log_retention_days=db.log_retention_days,
+                monitoring_interval_seconds=db.monitoring_interval_seconds,
+            ),
+        )
+        if not db.deletion_protection:
+            acknowledge(
+                self.database.cluster,
+                "AwsSolutions-RDS10",
+                "This environment is torn down routinely, so deletion protection is off by configuration; its "
+                "removal policy still takes a final snapshot, so no data is lost without a backup.",
+            )
+
+        self.encryption_key_secret: secretsmanager.ISecret
+        if config.encryption_key_secret_arn:
+            self.encryption_key_secret = FernetKeySecret.from_existing(
+                self, "EncryptionKey", config.encryption_key_secret_arn
+            )
+        else:
+            self.encryption_key_secret = FernetKeySecret(
+                self,
+                "EncryptionKey",
+                secret_name=names.secret_name("encryption-key"),
+                encryption_key=self.database.kms_key,
+                removal_policy=retain,
+            ).secret

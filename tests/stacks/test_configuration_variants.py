@@ -1,0 +1,64 @@
+"""Configuration paths the shipped environments do not use, synthesized once in an App of their own:
+an operator-created ENCRYPTION_KEY secret (import path) and SecureString parameters injected as secrets."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from stacks.composition import build_environment, create_app
+from stacks.config import load_environment
+from tests.conftest import only
+
+KEY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ava-olo/staging/fernet-AbC123"
+PARAMETER_KMS = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.fixture(scope="module")
+def variant(tmp_path_factory):
+    base = load_environment("staging", environ={})
+    config = dataclasses.replace(
+        base,
+        name="variant",
+        encryption_key_secret_arn=KEY_ARN,
+        secure_parameters={"STRIPE_TOKEN": "/ava-olo/variant/stripe-token"},
+        secure_parameters_kms_key_arn=PARAMETER_KMS,
+    )
+    app = create_app(outdir=str(tmp_path_factory.mktemp("variant")), validation=False)
+    stacks = build_environment(app, config)
+    assembly = app.synth()
+    return {s.node.id: assembly.get_stack_artifact(s.artifact_id).template for s in stacks.all}
+
+
+def test_existing_encryption_key_secret_is_injected_instead_of_generating_one(variant):
+    data = variant["VariantData"]["Resources"]
+    assert not [r for r in data.values() if r["Type"] == "Custom::FernetKey"]
+    assert not [r for r in data.values() if r["Type"] == "AWS::Lambda::Function" and "Fernet" in json.dumps(r)]
+    service = variant["VariantService"]["Resources"]
+    task = only({k: r for k, r in service.items() if r["Type"] == "AWS::ECS::TaskDefinition"})
+    secrets = {s["Name"]: s["ValueFrom"] for s in task["Properties"]["ContainerDefinitions"][0]["Secrets"]}
+    assert secrets["ENCRYPTION_KEY"] == KEY_ARN
+
+
+def test_secure_string_parameters_are_injected_with_exactly_their_read_permissions(variant):
+    service = variant["VariantService"]["Resources"]
+    task = only({k: r for k, r in service.items() if r["Type"] == "AWS::ECS::TaskDefinition"})
+    container = task["Properties"]["ContainerDefinitions"][0]
+    secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
+    assert "parameter/ava-olo/variant/stripe-token" in json.dumps(secrets["STRIPE_TOKEN"])
+    assert "STRIPE_TOKEN" not in {e["Name"] for e in container["Environment"]}
+    statements = [
+        s
+        for r in service.values()
+        if r["Type"] == "AWS::IAM::Policy" and "ExecutionRole" in json.dumps(r["Properties"]["Roles"])
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    ssm = [s for s in statements if "ssm:GetParameters" in json.dumps(s["Action"])]
+    assert len(ssm) == 1 and "parameter/ava-olo/variant/stripe-token" in json.dumps(ssm[0]["Resource"])
+    assert "*" not in json.dumps(ssm[0]["Resource"]).replace("${Token", "")
+    assert any(s["Action"] == "kms:Decrypt" and s["Resource"] == PARAMETER_KMS for s in statements)
+    assert any(
+        KEY_ARN in json.dumps(s["Resource"]) for s in statements if "secretsmanager:GetSecretValue" in json.dumps(s["Action"])
+    )
