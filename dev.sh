@@ -44,6 +44,10 @@ case "${1:-}" in
     setup
     cdk synth --quiet -c env="${2:-sandbox}"
     echo "synthesized ${2:-sandbox} into cdk.out/ ($(ls cdk.out/*.template.json | tr '\n' ' '))"
+    # The seed's deployment timeline for what was just synthesized (full picture: .venv/bin/ava-olo timeline FILE).
+    for template in cdk.out/*Service.template.json; do
+      "$VENV/bin/ava-olo" timeline "$template" | grep -E "Rollout|Health \+ draining:|sooner:" | sed "s|^ *|expected deploy ($(basename "$template" .template.json)): |"
+    done
     ;;
   test)
     setup

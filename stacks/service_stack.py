@@ -31,6 +31,7 @@ from ava_olo_constructs import (
 )
 
 from .config import EnvironmentConfig
+from .service_observability import add_observability
 
 
 def names_for(config: EnvironmentConfig) -> ResourceNames:
@@ -73,7 +74,7 @@ def database_secrets(
 
 
 class ServiceStack(Stack):
-    """Attributes: ``names``, ``cluster``, ``web_service``, ``parameters``."""
+    """Attributes: ``names``, ``cluster``, ``web_service``, ``parameters``, ``observability``."""
 
     def __init__(
         self,
@@ -139,6 +140,10 @@ class ServiceStack(Stack):
         )
 
         alb = self.web_service.load_balancer
+        self.observability = add_observability(
+            self, config=config, names=names, web_service=self.web_service, database=database
+        )
+
         CfnOutput(self, "ServiceUrl", value=f"http://{alb.load_balancer_dns_name}",
                   description="Base URL of the service: GET /health and /version here.")
         CfnOutput(self, "ClusterName", value=self.cluster.cluster_name,

@@ -53,10 +53,10 @@ def instance_memory_gib(instance_class: str) -> int:
     )
 
 
-def estimate_max_connections(
+def database_memory_bytes(
     *, instance_class: Optional[str] = None, serverless_max_capacity: Optional[float] = None
 ) -> int:
-    """Default ``max_connections`` of the writer (see the module doc for the formula and its source)."""
+    """Memory of the writer: the instance class's, or that of the Serverless v2 maximum capacity."""
     if (instance_class is None) == (serverless_max_capacity is None):
         raise PropsError("instance_class", instance_class, "give an instance class or a Serverless v2 maximum, not both")
     if instance_class is not None:
@@ -66,8 +66,15 @@ def estimate_max_connections(
         if isinstance(capacity, bool) or not isinstance(capacity, (int, float)) or not 0 < capacity <= 256:
             raise PropsError("serverless_max_capacity", capacity, "ACUs greater than 0, at most 256")
         memory_gib = float(capacity) * ACU_MEMORY_GIB
-    usable = memory_gib * GIB * USABLE_MEMORY_SHARE
-    return min(int(usable // BYTES_PER_CONNECTION), MAX_CONNECTIONS_CEILING)
+    return int(memory_gib * GIB)
+
+
+def estimate_max_connections(
+    *, instance_class: Optional[str] = None, serverless_max_capacity: Optional[float] = None
+) -> int:
+    """Default ``max_connections`` of the writer (see the module doc for the formula and its source)."""
+    memory = database_memory_bytes(instance_class=instance_class, serverless_max_capacity=serverless_max_capacity)
+    return min(int(memory * USABLE_MEMORY_SHARE // BYTES_PER_CONNECTION), MAX_CONNECTIONS_CEILING)
 
 
 def required_connections(*, max_tasks: int, pool_size: int, max_overflow: int, reserve: int) -> int:

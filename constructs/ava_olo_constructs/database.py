@@ -28,7 +28,7 @@ from constructs import Construct
 
 from . import database_defaults as defaults
 from .compliance import acknowledge
-from .connection_budget import estimate_max_connections
+from .connection_budget import database_memory_bytes, estimate_max_connections
 from .retention import retention_days
 from .validation import PropsError, check_log_retention, check_name, check_range
 
@@ -152,6 +152,13 @@ class AuroraPostgresDatabaseProps:
         if self.instance_class is not None:
             return estimate_max_connections(instance_class=self.instance_class)
         return estimate_max_connections(serverless_max_capacity=self.serverless_max_capacity)
+
+    @property
+    def memory_bytes(self) -> int:
+        """Memory of the writer (instance class, or the Serverless v2 maximum)."""
+        if self.instance_class is not None:
+            return database_memory_bytes(instance_class=self.instance_class)
+        return database_memory_bytes(serverless_max_capacity=self.serverless_max_capacity)
 
     @property
     def description(self) -> str:

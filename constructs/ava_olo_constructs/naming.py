@@ -72,6 +72,25 @@ class ResourceNames:
         """SSM prefix for the service's settings, always environment-qualified: ``/ava-olo/production/<service>``."""
         return f"/{self.project}/{self.environment}/{self.service}"
 
+    def alarm_name(self, purpose: str) -> str:
+        """``ava-olo-high-error-rate`` (seed) or ``ava-olo-dev-monitoring-dashboards-high-error-rate``."""
+        if self.seed_names:
+            return f"{self.project}-{purpose}"
+        return f"{self.project}-{self.environment}-{self.service}-{purpose}"
+
+    @property
+    def dashboard_name(self) -> str:
+        return f"{self.project}-{self.environment}-{self.service}"
+
+    @property
+    def alarm_topic_name(self) -> str:
+        return f"{self.project}-{self.environment}-{self.service}-alarms"
+
+    @property
+    def metric_namespace(self) -> str:
+        """Namespace of the project's own metrics: ``ava-olo/production/monitoring-dashboards``."""
+        return f"{self.project}/{self.environment}/{self.service}"
+
     def stack_name(self, purpose: str) -> str:
         """CloudFormation stack name, always environment-qualified: ``ava-olo-production-network``."""
         return f"{self.project}-{self.environment}-{purpose}"

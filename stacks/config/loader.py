@@ -161,6 +161,8 @@ def parse_environment(
         "db_pool_size": (1, 1000, "connections per task"),
         "db_max_overflow": (0, 1000, "extra connections per task"),
         "db_pool_recycle_seconds": (1, 86400, "seconds"),
+        "scaling_cpu_target_percent": (10, 90, "percent CPU the autoscaling keeps the service at"),
+        "scaling_requests_per_target": (1, 1_000_000, "requests per task and minute"),
     }
     for key, (low, high, why) in ranges.items():
         if key in raw:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
-from ava_olo_constructs import database_defaults, network_defaults
+from ava_olo_constructs import autoscaling, database_defaults, network_defaults
 from ava_olo_constructs import web_service_defaults as service_defaults
 
 
@@ -102,6 +102,8 @@ class EnvironmentConfig:
     db_pool_size: int = service_defaults.DB_POOL_SIZE
     db_max_overflow: int = service_defaults.DB_MAX_OVERFLOW
     db_pool_recycle_seconds: int = service_defaults.DB_POOL_RECYCLE_SECONDS
+    scaling_cpu_target_percent: int = autoscaling.CPU_TARGET_PERCENT
+    scaling_requests_per_target: int = autoscaling.REQUESTS_PER_TARGET
     alarm_emails: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     termination_protection: bool = False
