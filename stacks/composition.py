@@ -21,7 +21,7 @@ from .service_stack import ServiceStack, names_for
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
 #: cdk-nag packs run on every synth (issue 5 adds NIST 800-53 R5).
-COMPLIANCE_PACKS = ("AwsSolutions",)
+COMPLIANCE_PACKS = ("AwsSolutions", "NIST.800.53.R5")
 
 
 @dataclass(frozen=True)

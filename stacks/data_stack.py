@@ -66,12 +66,12 @@ class DataStack(Stack):
             ),
         )
         if not db.deletion_protection:
-            acknowledge(
-                self.database.cluster,
-                "AwsSolutions-RDS10",
+            reason = (
                 "This environment is torn down routinely, so deletion protection is off by configuration; its "
-                "removal policy still takes a final snapshot, so no data is lost without a backup.",
+                "removal policy still takes a final snapshot, so no data is lost without a backup."
             )
+            acknowledge(self.database.cluster, "AwsSolutions-RDS10", reason)
+            acknowledge(self.database.cluster, "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled", reason)
 
         self.encryption_key_secret: secretsmanager.ISecret
         if config.encryption_key_secret_arn:

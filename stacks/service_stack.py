@@ -7,15 +7,18 @@ service names for ``aws ecs describe-services``, the log group for ``aws logs ta
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ava_olo_constructs import (
@@ -27,11 +30,36 @@ from ava_olo_constructs import (
     ServiceCluster,
     ServiceClusterProps,
     ServiceParameters,
+    WebApplicationFirewall,
+    WebApplicationFirewallProps,
     secure_parameter_secrets,
 )
+from ava_olo_constructs.log_encryption import log_encryption_key
 
 from .config import EnvironmentConfig
 from .service_observability import add_observability
+
+
+def https_certificate(
+    scope: Construct, config: EnvironmentConfig
+) -> tuple[Optional[acm.ICertificate], Optional[route53.IHostedZone]]:
+    """The certificate (and hosted zone) from ``config.https``; (None, None) for plain HTTP. No lookups: an
+    ARN, an SSM parameter resolved at deploy time, or a zone given by id and name."""
+    https = config.https
+    if https is None:
+        return None, None
+    if https.certificate_arn:
+        return acm.Certificate.from_certificate_arn(scope, "Certificate", https.certificate_arn), None
+    if https.certificate_arn_parameter:
+        arn = ssm.StringParameter.value_for_string_parameter(scope, https.certificate_arn_parameter)
+        return acm.Certificate.from_certificate_arn(scope, "Certificate", arn), None
+    zone = route53.HostedZone.from_hosted_zone_attributes(
+        scope, "Zone", hosted_zone_id=https.hosted_zone_id, zone_name=https.hosted_zone_name
+    )
+    certificate = acm.Certificate(
+        scope, "Certificate", domain_name=https.domain_name, validation=acm.CertificateValidation.from_dns(zone)
+    )
+    return certificate, zone
 
 
 def names_for(config: EnvironmentConfig) -> ResourceNames:
@@ -89,6 +117,8 @@ class ServiceStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.names = names = names_for(config)
+        self.log_key = log_encryption_key(self, "LogKey", description=f"{names.service_name}: service and WAF logs")
+        certificate, zone = https_certificate(self, config)
         secrets = database_secrets(self, database, encryption_key_secret)
         secrets.update(
             secure_parameter_secrets(
@@ -125,6 +155,23 @@ class ServiceStack(Stack):
                 ),
                 load_balancer_deletion_protection=config.load_balancer_deletion_protection,
                 secrets=secrets,
+                certificate=certificate,
+                allow_plain_http=certificate is None,
+                domain_name=config.https.domain_name if config.https else None,
+                domain_zone=zone,
+                log_encryption_key=self.log_key,
+            ),
+        )
+        self.firewall = WebApplicationFirewall(
+            self,
+            "Firewall",
+            WebApplicationFirewallProps(
+                name=names.dashboard_name,
+                resource_arn=self.web_service.load_balancer.load_balancer_arn,
+                log_encryption_key=self.log_key,
+                rate_limits=config.waf.rate_limits,
+                log_retention_days=config.waf.log_retention_days,
+                log_removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
             ),
         )
         database.allow_from(self.web_service.service)
@@ -144,13 +191,13 @@ class ServiceStack(Stack):
             self, config=config, names=names, web_service=self.web_service, database=database
         )
 
-        CfnOutput(self, "ServiceUrl", value=f"http://{alb.load_balancer_dns_name}",
+        CfnOutput(self, "ServiceUrl", value=self.web_service.url,
                   description="Base URL of the service: GET /health and /version here.")
         CfnOutput(self, "ClusterName", value=self.cluster.cluster_name,
                   description="aws ecs describe-services --cluster <this> --services <ServiceName>")
         CfnOutput(self, "ServiceName", value=self.web_service.service.service_name,
                   description="The ECS service name.")
-        service_url = f"http://{alb.load_balancer_dns_name}"
+        service_url = self.web_service.url
         self.parameters = ServiceParameters(
             self,
             "Parameters",

@@ -23,13 +23,17 @@ from .naming import ResourceNames
 from .network import Network, NetworkProps
 from .service_alarms import ServiceAlarms, ServiceAlarmsProps
 from .parameters import ServiceParameters, secure_parameter_secrets
+from .waf import RateLimit, WebApplicationFirewall, WebApplicationFirewallProps
 from .tags import apply_standard_tags, standard_tags
 from .validation import PropsError
 from .web_service import ConnectionPoolSettings, FargateWebService, FargateWebServiceProps
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
+    "RateLimit",
+    "WebApplicationFirewall",
+    "WebApplicationFirewallProps",
     "AlertTopic",
     "AutoScalingProps",
     "DatabaseAlarms",

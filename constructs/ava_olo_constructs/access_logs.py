@@ -43,10 +43,12 @@ class AccessLogBucket(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
+            versioned=True,  # an overwritten or deleted log object stays recoverable until it expires
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",
                     expiration=Duration.days(props.expiration_days),
+                    noncurrent_version_expiration=Duration.days(props.expiration_days),
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],

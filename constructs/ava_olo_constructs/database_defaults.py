@@ -20,6 +20,8 @@ BACKUP_WINDOW = "02:00-02:30"
 MAINTENANCE_WINDOW = "sun:03:00-sun:03:30"
 #: "Always backup before changes": two weeks of point-in-time recovery.
 BACKUP_RETENTION_DAYS = 14
+#: AWS Backup keeps daily recovery points this long (beyond the 14-day point-in-time window).
+BACKUP_PLAN_RETENTION_DAYS = 35
 #: Secrets Manager rotates the master password monthly.
 CREDENTIALS_ROTATION_DAYS = 30
 #: PostgreSQL logs (slow statements, connections) in CloudWatch Logs.

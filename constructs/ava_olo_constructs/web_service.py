@@ -20,16 +20,20 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_ecs_patterns as ecs_patterns
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
 from constructs import Construct
 
 from . import web_service_defaults as defaults
 from .access_logs import AccessLogBucket, AccessLogBucketProps
 from .compliance import acknowledge, ignore_lint_check
+from .log_encryption import log_encryption_key
 from .retention import retention_days
 from .validation import (
     PropsError,
@@ -91,7 +95,13 @@ class FargateWebServiceProps:
     :param connection_pool: Default the seed's 20 / 30 / 300.
     :param environment: extra non-secret environment. Default none. Secret-looking names are rejected.
     :param secrets: ECS secrets (Secrets Manager / SSM SecureString). Default none.
-    :param listener_port: ALB listener port. Default 80 (HTTPS arrives with the edge-security work).
+    :param certificate: ACM certificate: HTTPS on 443 with ``ssl_policy`` and HTTP redirected to it. Default none.
+    :param allow_plain_http: serve plain HTTP on ``listener_port`` when there is no certificate. Default False:
+        without a certificate the caller must say so explicitly (and the construct acknowledges the findings).
+    :param domain_name / domain_zone: the service's DNS name (an alias record is created when a zone is given).
+    :param ssl_policy: Default ``RECOMMENDED_TLS`` (TLS 1.3 + 1.2).
+    :param listener_port: plain-HTTP listener port when there is no certificate. Default 80.
+    :param log_encryption_key: KMS key of the log group. Default: the construct creates one (rotation on).
     :param load_balancer_deletion_protection: Default False; production stacks turn it on.
     :param idle_timeout: ALB idle timeout. Default 60 s.
     :param access_log_expiration_days: days the ALB access logs are kept. Default 90.
@@ -125,6 +135,12 @@ class FargateWebServiceProps:
     environment: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, ecs.Secret] = field(default_factory=dict)
     listener_port: int = defaults.LISTENER_PORT
+    certificate: Optional[acm.ICertificate] = None
+    allow_plain_http: bool = False
+    domain_name: Optional[str] = None
+    domain_zone: Optional[route53.IHostedZone] = None
+    ssl_policy: elbv2.SslPolicy = defaults.SSL_POLICY
+    log_encryption_key: Optional[kms.IKey] = None
     load_balancer_deletion_protection: bool = False
     idle_timeout: Duration = defaults.IDLE_TIMEOUT
     access_log_expiration_days: int = defaults.ACCESS_LOG_EXPIRATION_DAYS
@@ -177,9 +193,27 @@ class FargateWebServiceProps:
         clash = sorted(reserved & (set(self.environment) | set(self.secrets)))
         if clash:
             raise PropsError("environment", clash[0], "set by the construct itself (APP_VERSION, DB_POOL_*)")
+        if self.certificate is None and not self.allow_plain_http:
+            raise PropsError(
+                "certificate", None, "an ACM certificate for HTTPS, or allow_plain_http=True to serve plain HTTP deliberately"
+            )
         overlap = sorted(set(self.environment) & set(self.secrets))
         if overlap:
             raise PropsError("secrets", overlap[0], "a variable is either plain environment or a secret, not both")
+
+
+def _listener_options(props: FargateWebServiceProps) -> dict:
+    if props.certificate is None:
+        return dict(listener_port=props.listener_port, protocol=elbv2.ApplicationProtocol.HTTP)
+    return dict(
+        listener_port=defaults.HTTPS_PORT,
+        protocol=elbv2.ApplicationProtocol.HTTPS,
+        certificate=props.certificate,
+        ssl_policy=props.ssl_policy,
+        redirect_http=True,
+        domain_name=props.domain_name if props.domain_zone else None,
+        domain_zone=props.domain_zone,
+    )
 
 
 def _seconds(duration: Duration) -> int:
@@ -190,18 +224,24 @@ class FargateWebService(Construct):
     """Fargate service + ALB + target group with the seed's deployment practices.
 
     Attributes: ``service``, ``task_definition``, ``container``, ``target_group``, ``load_balancer``,
-    ``listener``, ``log_group``, ``service_security_group``, ``load_balancer_security_group`` and ``pattern``
+    ``listener``, ``log_group``, ``log_key``, ``access_log_bucket``, ``service_security_group``,
+    ``load_balancer_security_group``, ``url`` and ``pattern``
     (the underlying ``ApplicationLoadBalancedFargateService``, for anything not wrapped here).
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: FargateWebServiceProps) -> None:
         super().__init__(scope, construct_id)
         props.validate()
+        self.props = props
         vpc = props.cluster.vpc
 
+        self.log_key = props.log_encryption_key or log_encryption_key(
+            self, "LogKey", description=f"{props.service_name}: container logs"
+        )
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
+            encryption_key=self.log_key,
             log_group_name=props.log_group_name or f"/ecs/{props.service_name}",
             retention=retention_days(props.log_retention_days),
             removal_policy=props.log_removal_policy,
@@ -237,8 +277,8 @@ class FargateWebService(Construct):
             memory_limit_mib=props.memory_mib,
             desired_count=props.desired_count,
             load_balancer=self.load_balancer,
-            listener_port=props.listener_port,
             open_listener=True,
+            **_listener_options(props),
             task_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             assign_public_ip=False,
             min_healthy_percent=props.min_healthy_percent,
@@ -285,8 +325,63 @@ class FargateWebService(Construct):
         )
         self._acknowledge_inherent_findings()
 
+    @property
+    def url(self) -> str:
+        """``https://<domain>`` (or ``https://<alb dns>``) with a certificate, else ``http://<alb dns>``."""
+        host = self.props.domain_name or self.load_balancer.load_balancer_dns_name
+        return f"{'https' if self.props.certificate else 'http'}://{host}"
+
     def _acknowledge_inherent_findings(self) -> None:
         """Findings that follow from what this construct is; each is acknowledged on the exact resource."""
+        if self.props.certificate is None:
+            reason = (
+                "The caller chose plain HTTP deliberately (allow_plain_http) because this environment has no "
+                "certificate yet; configuration refuses that for production, which always serves HTTPS."
+            )
+            acknowledge(self.listener, "NIST.800.53.R5-ALBHttpToHttpsRedirection", reason)
+            acknowledge(self.listener, "NIST.800.53.R5-ELBv2ACMCertificateRequired", reason)
+        else:
+            redirect = self.load_balancer.node.try_find_child("PublicRedirectListener")
+            if redirect is not None:
+                acknowledge(
+                    redirect,
+                    "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+                    "This plain-HTTP listener's only action is a permanent redirect to HTTPS on port 443; it serves "
+                    "no content, so it has no certificate to present.",
+                )
+        if self.task_definition.execution_role is not None:
+            acknowledge(
+                self.task_definition.execution_role,
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+                "CDK's generated policy gives only this execution role exactly the image, log group, secrets and "
+                "key it needs; a managed policy would add a reusable object without narrowing anything.",
+            )
+        if not self.props.load_balancer_deletion_protection:
+            acknowledge(
+                self.load_balancer,
+                "NIST.800.53.R5-ELBDeletionProtectionEnabled",
+                "The caller turned deletion protection off for an environment that is torn down routinely; the "
+                "load balancer holds no data and is recreated from the template, and production keeps it on.",
+            )
+        bucket = self.access_log_bucket
+        acknowledge(
+            bucket,
+            "NIST.800.53.R5-S3BucketLoggingEnabled",
+            "This bucket only receives load balancer access logs; logging access to it would need another log "
+            "bucket that in turn needs one, and reads of it are audited by CloudTrail instead.",
+        )
+        acknowledge(
+            bucket,
+            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "Elastic Load Balancing writes access logs only to buckets encrypted with S3-managed keys (SSE-S3), "
+            "per its access-log documentation; the bucket is encrypted, private and TLS-only.",
+        )
+        acknowledge(
+            bucket,
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
+            "Access logs are operational records kept 90 days for incident review; a second-region copy would "
+            "double their cost without protecting any farmer data.",
+        )
         acknowledge(
             self.load_balancer_security_group,
             "AwsSolutions-EC23",

@@ -6,6 +6,7 @@ one page and a caller can override any of them through the props.
 """
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk.aws_elasticloadbalancingv2 import SslPolicy
 
 # --- Task size -------------------------------------------------------------------------------------------------
 #: "Issue 3: Memory/CPU Issues": "Current: 512 CPU, 1024 Memory".
@@ -51,6 +52,9 @@ LOG_REMOVAL_POLICY = RemovalPolicy.RETAIN
 
 # --- Load balancer ----------------------------------------------------------------------------------------------
 LISTENER_PORT = 80
+HTTPS_PORT = 443
+#: TLS 1.3 and 1.2 with forward-secret ciphers only ("ELBSecurityPolicy-TLS13-1-2-2021-06").
+SSL_POLICY = SslPolicy.RECOMMENDED_TLS
 IDLE_TIMEOUT = Duration.seconds(60)
 #: Access logs (S3) are kept 90 days: long enough for an incident review, short enough to stay cheap.
 ACCESS_LOG_EXPIRATION_DAYS = 90

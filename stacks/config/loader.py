@@ -18,11 +18,12 @@ from ava_olo_constructs import validation as v
 from ava_olo_constructs.connection_budget import check_connection_budget
 from ava_olo_constructs.database import AuroraPostgresDatabaseProps
 from ava_olo_constructs.parameters import check_parameter_name
+from ava_olo_constructs.waf import RateLimit
 from ava_olo_constructs import web_service_defaults as service_defaults
 from ava_olo_constructs.tags import check_tags
 
 from .errors import ConfigError
-from .model import DatabaseConfig, EnvironmentConfig, ImageConfig
+from .model import DatabaseConfig, EnvironmentConfig, HttpsConfig, ImageConfig, WafConfig
 
 #: Where the environment files live: one JSON file per environment. A new environment is a new file.
 ENVIRONMENTS_DIR = Path(__file__).resolve().parents[2] / "environments"
@@ -230,7 +231,90 @@ def parse_environment(
             errors.fail("secure_parameters_kms_key_arn", arn, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
         values["secure_parameters_kms_key_arn"] = arn
 
-    return EnvironmentConfig(**values)
+    tier = raw.get("tier", "non-production")
+    if tier not in TIERS:
+        errors.fail("tier", tier, f"one of {', '.join(TIERS)}")
+    values["tier"] = tier
+    if "https" in raw:
+        values["https"] = _https(errors, raw["https"])
+    values["waf"] = _waf(errors, raw.get("waf", {}))
+    config = EnvironmentConfig(**values)
+    if tier == "production":
+        _check_production_tier(errors, config)
+    return config
+
+
+TIERS = ("production", "non-production")
+_DOMAIN = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[a-f0-9-]{36}")
+_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
+
+
+def _check_production_tier(errors: _Checker, config: EnvironmentConfig) -> None:
+    """What a production-tier environment may not leave out (seed: "Security Best Practices", "Database
+    Best Practices"); stated as configuration rules, not as a check of the environment's name."""
+    if config.https is None:
+        errors.fail("https", None, "a production-tier environment must serve HTTPS: set https.domain_name and a certificate")
+    for key in ("retain_data", "termination_protection", "load_balancer_deletion_protection"):
+        if not getattr(config, key):
+            errors.fail(key, False, "a production-tier environment must keep this true")
+    if not config.database.deletion_protection:
+        errors.fail("database.deletion_protection", False, "a production-tier environment must keep this true")
+
+
+def _https(errors: _Checker, raw: Any) -> HttpsConfig:
+    if not isinstance(raw, dict):
+        errors.fail("https", raw, 'an object {"domain_name": ..., "certificate_arn" | "certificate_arn_parameter" | "hosted_zone_id": ...}')
+    known = {f.name for f in dataclasses.fields(HttpsConfig)}
+    for key in raw:
+        if key not in known:
+            errors.fail(f"https.{key}", raw[key], f"unknown setting; known are {', '.join(sorted(known))}")
+    domain = raw.get("domain_name")
+    if not isinstance(domain, str) or not _DOMAIN.fullmatch(domain):
+        errors.fail("https.domain_name", domain, "a lower-case DNS name such as monitoring.ava-olo.example")
+    sources = [key for key in ("certificate_arn", "certificate_arn_parameter", "hosted_zone_id") if key in raw]
+    if len(sources) != 1:
+        errors.fail("https", sources, "exactly one of certificate_arn, certificate_arn_parameter, hosted_zone_id")
+    if "certificate_arn" in raw and not (isinstance(raw["certificate_arn"], str) and _CERTIFICATE_ARN.fullmatch(raw["certificate_arn"])):
+        errors.fail("https.certificate_arn", raw["certificate_arn"], "an ACM certificate ARN")
+    if "certificate_arn_parameter" in raw:
+        errors.run(check_parameter_name, "https.certificate_arn_parameter", raw["certificate_arn_parameter"])
+    if "hosted_zone_id" in raw:
+        if not isinstance(raw["hosted_zone_id"], str) or not _ZONE_ID.fullmatch(raw["hosted_zone_id"]):
+            errors.fail("https.hosted_zone_id", raw["hosted_zone_id"], "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
+        zone = raw.get("hosted_zone_name")
+        if not isinstance(zone, str) or not _DOMAIN.fullmatch(zone) or not (domain == zone or domain.endswith("." + zone)):
+            errors.fail("https.hosted_zone_name", zone, f"the zone's name, of which {domain} is a part")
+    elif "hosted_zone_name" in raw:
+        errors.fail("https.hosted_zone_name", raw["hosted_zone_name"], "only together with https.hosted_zone_id")
+    return HttpsConfig(**raw)
+
+
+def _waf(errors: _Checker, raw: Any) -> WafConfig:
+    if not isinstance(raw, dict):
+        errors.fail("waf", raw, 'an object {"rate_limits": [...], "log_retention_days": ...}')
+    for key in raw:
+        if key not in ("rate_limits", "log_retention_days"):
+            errors.fail(f"waf.{key}", raw[key], "unknown setting; known are log_retention_days, rate_limits")
+    values: dict[str, Any] = {}
+    if "log_retention_days" in raw:
+        errors.run(v.check_log_retention, "log_retention_days", raw["log_retention_days"], prefix="waf.")
+        values["log_retention_days"] = raw["log_retention_days"]
+    if "rate_limits" in raw:
+        items = raw["rate_limits"]
+        if not isinstance(items, list):
+            errors.fail("waf.rate_limits", items, "a list of {name, limit, window_seconds, path_prefix}")
+        limits = []
+        for item in items:
+            if not isinstance(item, dict) or not {"name", "limit", "window_seconds"} <= set(item) or not set(item) <= {"name", "limit", "window_seconds", "path_prefix"}:
+                errors.fail("waf.rate_limits", item, "objects with name, limit, window_seconds and optionally path_prefix")
+            limit = RateLimit(**item)
+            errors.run(limit.validate, prefix="waf.")
+            limits.append(limit)
+        if len({limit.name for limit in limits}) != len(limits):
+            errors.fail("waf.rate_limits", [limit.name for limit in limits], "rule names must be unique")
+        values["rate_limits"] = tuple(limits)
+    return WafConfig(**values)
 
 
 #: Container variables the project sets itself (they cannot be redefined as secure parameters).

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
-from ava_olo_constructs import autoscaling, database_defaults, network_defaults
+from ava_olo_constructs import autoscaling, database_defaults, network_defaults, waf_defaults
+from ava_olo_constructs.waf import DEFAULT_RATE_LIMITS, RateLimit
 from ava_olo_constructs import web_service_defaults as service_defaults
 
 
@@ -54,6 +55,33 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
+class HttpsConfig:
+    """The ``https`` object: the service's DNS name and exactly one certificate source.
+
+    :param certificate_arn: an ACM certificate in the environment's region.
+    :param certificate_arn_parameter: an SSM parameter holding that ARN, read at deploy time (keeps account-specific
+        ARNs out of the repository).
+    :param hosted_zone_id / hosted_zone_name: a Route 53 zone: the stack issues a DNS-validated certificate and an
+        alias record for ``domain_name``.
+    """
+
+    domain_name: str
+    certificate_arn: Optional[str] = None
+    certificate_arn_parameter: Optional[str] = None
+    hosted_zone_id: Optional[str] = None
+    hosted_zone_name: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class WafConfig:
+    """The ``waf`` object. ``rate_limits``: list of ``{name, limit, window_seconds, path_prefix}``; default the
+    seed's (10/min on /api/farmers, 100 per 10 min on /api/, see ``waf_defaults``)."""
+
+    rate_limits: tuple[RateLimit, ...] = DEFAULT_RATE_LIMITS
+    log_retention_days: int = waf_defaults.LOG_RETENTION_DAYS
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     """One environment, validated. See ``environments/*.json`` and the README for examples.
 
@@ -69,6 +97,10 @@ class EnvironmentConfig:
     :param image: see :class:`ImageConfig`.
     :param version: the deployed version; the image tag unless ``-c version=...`` overrides both.
     :param seed_names: keep the seed's unqualified names (production only; one environment per account).
+    :param tier: ``production`` or ``non-production``. A production-tier environment must serve HTTPS, retain
+        data, be termination-protected and keep database deletion protection (checked by the loader).
+    :param https: see :class:`HttpsConfig`; absent means plain HTTP (refused for the production tier).
+    :param waf: see :class:`WafConfig`.
     :param database: see :class:`DatabaseConfig`.
     :param encryption_key_secret_arn: use an operator-created secret (full ARN) as ``ENCRYPTION_KEY`` instead of
         generating one.
@@ -109,6 +141,9 @@ class EnvironmentConfig:
     termination_protection: bool = False
     retain_data: bool = True
     load_balancer_deletion_protection: bool = False
+    tier: str = "non-production"
+    https: Optional[HttpsConfig] = None
+    waf: WafConfig = field(default_factory=WafConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     encryption_key_secret_arn: Optional[str] = None
     secure_parameters: Mapping[str, str] = field(default_factory=dict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Template
 
@@ -51,6 +52,10 @@ def consumer_template() -> Template:
             log_removal_policy=RemovalPolicy.DESTROY,
             connection_pool=ConnectionPoolSettings(pool_size=5, max_overflow=5, recycle_seconds=120),
             environment={"FEATURE_FLAGS": "hail"},
+            certificate=acm.Certificate.from_certificate_arn(
+                stack, "Certificate", "arn:aws:acm:sa-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+            ),
+            domain_name="alerts.agro.example",
         ),
     )
     return Template.from_stack(stack)  # synthesizes; cdk-nag must pass with the library's own acknowledgements
@@ -77,6 +82,9 @@ def test_library_builds_a_compliant_stack_for_another_team_with_non_default_prop
     }
     attributes = {a["Key"]: a["Value"] for a in only(t.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup"))["Properties"]["TargetGroupAttributes"]}
     assert attributes["deregistration_delay.timeout_seconds"] == "15"
+    listeners = {l["Properties"]["Port"]: l["Properties"] for l in t.find_resources("AWS::ElasticLoadBalancingV2::Listener").values()}
+    assert listeners[443]["Protocol"] == "HTTPS" and listeners[443]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
+    assert listeners[80]["DefaultActions"] == [{"RedirectConfig": {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}, "Type": "redirect"}]
     zones = {s["Properties"]["AvailabilityZone"] for s in t.find_resources("AWS::EC2::Subnet").values()}
     assert zones == {"sa-east-1a", "sa-east-1c"}
 

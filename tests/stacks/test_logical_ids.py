@@ -4,17 +4,19 @@ database, secret, key, log group or bucket). Changing this list is a deliberate,
 from __future__ import annotations
 
 STATEFUL = {
-    "network": {"AWS::Logs::LogGroup": {"NetworkFlowLogGroup4F8CEEEF"}},
+    "network": {"AWS::Logs::LogGroup": {"NetworkFlowLogGroup4F8CEEEF"}, "AWS::KMS::Key": {"NetworkLogKey5212F0C4"}},
     "data": {
         "AWS::RDS::DBCluster": {"DatabaseCluster5B53A178"},
         "AWS::KMS::Key": {"DatabaseKey5E5D9547"},
+        "AWS::Backup::BackupVault": {"DatabaseBackupVaultED8CBFE1"},
         "AWS::RDS::DBSubnetGroup": {"DatabaseClusterSubnets5540150D"},
         "AWS::RDS::DBClusterParameterGroup": {"DatabaseParametersB8AC9B07"},
         "AWS::Logs::LogGroup": {"DatabasePostgresLogs807072D3", "EncryptionKeyGeneratorLogs2C4BF3C8"},
     },
     "service": {
-        "AWS::Logs::LogGroup": {"WebServiceLogGroup6F16EA2A"},
+        "AWS::Logs::LogGroup": {"WebServiceLogGroup6F16EA2A", "FirewallLogs7FB06776"},
         "AWS::S3::Bucket": {"WebServiceAccessLogsBucketD697C01A"},
+        "AWS::KMS::Key": {"LogKeyE83D0C1B", "AlertsKey9E1197AF"},
     },
 }
 
@@ -48,9 +50,10 @@ def test_production_stateful_resources_are_retained_on_delete_and_replace(produc
     for purpose in ("network", "data", "service"):
         template = production.template(getattr(production.stacks, purpose))
         for resource_type in ("AWS::Logs::LogGroup", "AWS::S3::Bucket", "AWS::RDS::DBCluster", "AWS::RDS::DBInstance",
-                              "AWS::SecretsManager::Secret", "AWS::KMS::Key", "AWS::RDS::DBSubnetGroup"):
+                              "AWS::SecretsManager::Secret", "AWS::KMS::Key", "AWS::RDS::DBSubnetGroup",
+                              "AWS::Backup::BackupVault"):
             for logical_id, resource in template.find_resources(resource_type).items():
                 assert resource.get("DeletionPolicy") in ("Retain", "Snapshot"), logical_id
                 assert resource.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), logical_id
                 checked += 1
-    assert checked >= 12
+    assert checked == 17  # 2 network + 10 data + 5 service

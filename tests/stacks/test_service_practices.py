@@ -87,13 +87,19 @@ def test_production_keeps_seed_names_for_runbook_commands(production):
     )
 
 
+def _service_log_group(env) -> tuple[str, dict]:
+    groups = env.service.find_resources("AWS::Logs::LogGroup")
+    (logical_id,) = [k for k, g in groups.items() if str(g["Properties"]["LogGroupName"]).startswith("/ecs/")]
+    return logical_id, groups[logical_id]
+
+
 def test_container_logs_go_to_ecs_service_log_group_with_retention(production):
-    log_group = only(production.service.find_resources("AWS::Logs::LogGroup"))
+    logical_id, log_group = _service_log_group(production)
     assert log_group["Properties"]["LogGroupName"] == "/ecs/monitoring-dashboards"
     assert log_group["Properties"]["RetentionInDays"] == production.config.log_retention_days
     options = _container(production)["LogConfiguration"]
     assert options["LogDriver"] == "awslogs"
-    assert options["Options"]["awslogs-group"] == {"Ref": next(iter(production.service.find_resources("AWS::Logs::LogGroup")))}
+    assert options["Options"]["awslogs-group"] == {"Ref": logical_id}
 
 
 def test_every_log_group_has_a_retention(each_environment):
@@ -111,12 +117,12 @@ def test_production_log_groups_survive_stack_deletion(production):
 
 def test_other_environments_never_collide_with_seed_names(project):
     seed = project.environments["production"]
-    seed_log = only(seed.service.find_resources("AWS::Logs::LogGroup"))["Properties"]["LogGroupName"]
+    seed_log = _service_log_group(seed)[1]["Properties"]["LogGroupName"]
     seen_logs, seen_clusters = {seed_log}, {"ava-olo-production"}
     for name, env in project.environments.items():
         if name == "production":
             continue
-        log_name = only(env.service.find_resources("AWS::Logs::LogGroup"))["Properties"]["LogGroupName"]
+        log_name = _service_log_group(env)[1]["Properties"]["LogGroupName"]
         cluster = only(env.service.find_resources("AWS::ECS::Cluster"))["Properties"]["ClusterName"]
         family = only(env.service.find_resources("AWS::ECS::TaskDefinition"))["Properties"]["Family"]
         assert log_name not in seen_logs and cluster not in seen_clusters, name
@@ -166,13 +172,13 @@ def test_tasks_accept_traffic_only_from_the_load_balancer_on_the_container_port(
     ]
 
 
-def test_only_the_load_balancer_is_open_to_the_internet_and_only_on_its_listener_port(each_environment):
+def test_only_the_load_balancer_is_open_to_the_internet_and_only_on_80_and_443(each_environment):
     for name, template in each_environment.all_templates().items():
         for logical_id, sg in template.find_resources("AWS::EC2::SecurityGroup").items():
             for rule in sg["Properties"].get("SecurityGroupIngress", []):
                 if rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0":
                     assert "LoadBalancer" in logical_id, f"{name}/{logical_id} is open to the internet"
-                    assert (rule["FromPort"], rule["ToPort"]) == (80, 80)
+                    assert (rule["FromPort"], rule["ToPort"]) in ((80, 80), (443, 443))
 
 
 def test_container_gets_app_version_and_seed_pool_settings(production):
@@ -237,7 +243,7 @@ def test_access_log_bucket_is_encrypted_private_tls_only_expiring_and_retained(p
 
 def test_stack_outputs_give_service_url_cluster_and_service_names(production):
     outputs = production.service.find_outputs("*")
-    assert outputs["ServiceUrl"]["Value"]["Fn::Join"][1][0] == "http://"
+    assert outputs["ServiceUrl"]["Value"] == "https://monitoring.ava-olo.example"
     assert outputs["ClusterName"]["Value"] == {"Ref": next(iter(production.service.find_resources("AWS::ECS::Cluster")))}
     assert outputs["ServiceName"]["Value"]["Fn::GetAtt"][1] == "Name"
     assert "LogGroupName" in outputs
