@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""AVA OLO CDK app: ``cdk synth -c env=NAME [-c version=vX.Y.Z] [-c config_dir=DIR]``.
+"""AVA OLO CDK app: ``cdk synth -c env=NAME [-c version=vX.Y.Z] [-c config_dir=DIR]``, or
+``cdk synth -c delivery=NAME`` for an account's shared delivery stack (ECR, GitHub OIDC roles).
 
 Picks the environment (default: ``sandbox``, offline and account-agnostic), validates its configuration,
 builds its stacks, runs cdk-nag and synthesizes. Invalid configuration stops here with one line on stderr and
@@ -16,19 +17,24 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from ava_olo_constructs import PropsError
-from stacks.composition import build_environment, create_app
+from stacks.composition import build_delivery, build_environment, create_app
+from stacks.config.delivery import load_delivery
 from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
 
 
 def main() -> int:
     app = create_app()
     try:
-        config = load_environment(
-            app.node.try_get_context("env"),
-            version=app.node.try_get_context("version"),
-            directory=Path(app.node.try_get_context("config_dir") or ENVIRONMENTS_DIR),
-        )
-        build_environment(app, config)
+        delivery = app.node.try_get_context("delivery")
+        if delivery is not None:
+            build_delivery(app, load_delivery(str(delivery)))
+        else:
+            config = load_environment(
+                app.node.try_get_context("env"),
+                version=app.node.try_get_context("version"),
+                directory=Path(app.node.try_get_context("config_dir") or ENVIRONMENTS_DIR),
+            )
+            build_environment(app, config)
     except (ConfigError, PropsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -2,7 +2,7 @@
 # One entry point for people and CI. Each command first sets up what it needs (idempotent, fast when done):
 #   ./dev.sh synth [ENV]   set up, then synthesize ENV (default: sandbox) into cdk.out/ - offline, no credentials
 #   ./dev.sh test          set up, then run the whole test suite
-#   ./dev.sh check         synthesize every environment with the pinned cdk CLI and run cfn-lint on the templates
+#   ./dev.sh check         synthesize every environment and delivery config with the pinned cdk CLI, cfn-lint them
 #   ./dev.sh setup         only set up: .venv/ (requirements-dev.txt, the library editable) and node_modules/
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -60,6 +60,13 @@ case "${1:-}" in
       cdk synth --quiet -c env="$env" --output "$out"
       "$VENV/bin/cfn-lint" "$out"/*.template.json
       echo "✓ $env: synthesized with 0 unacknowledged cdk-nag findings; cfn-lint 0 errors, 0 warnings"
+    done
+    for delivery in delivery/*.json; do
+      name=$(basename "$delivery" .json)
+      out="cdk.out.check/delivery-$name"
+      cdk synth --quiet -c delivery="$name" --output "$out"
+      "$VENV/bin/cfn-lint" "$out"/*.template.json
+      echo "✓ delivery $name: synthesized with 0 unacknowledged cdk-nag findings; cfn-lint 0 errors, 0 warnings"
     done
     ;;
   *)

@@ -12,7 +12,9 @@ from aws_cdk import App, Environment, Tags
 from ava_olo_constructs import add_compliance_checks, standard_tags
 
 from .config import EnvironmentConfig
+from .config.delivery import DeliveryConfig
 from .data_stack import DataStack
+from .delivery_stack import DeliveryStack
 from .network_stack import NetworkStack
 from .service_stack import ServiceStack, names_for
 
@@ -102,3 +104,20 @@ def build_environment(app: App, config: EnvironmentConfig) -> EnvironmentStacks:
         for key, value in tags.items():
             Tags.of(stack).add(key, value)
     return EnvironmentStacks(config=config, network=network, data=data, service=service)
+
+
+def build_delivery(app: App, config: DeliveryConfig, construct_id: str = "Delivery") -> DeliveryStack:
+    """Create the per-account ``Delivery`` stack (ECR repository, GitHub OIDC roles) inside ``app``."""
+    stack = DeliveryStack(
+        app,
+        construct_id,
+        config=config,
+        stack_name=f"{config.project}-delivery",
+        description=f"AVA OLO delivery ({config.name}): ECR repository and GitHub OIDC deployment roles",
+        env=Environment(account=config.account, region=config.region),
+        termination_protection=True,  # it holds every released image
+        tags={"Project": config.project, "Environment": "shared", **dict(config.tags)},
+    )
+    for key, value in {"Project": config.project, "Environment": "shared", **dict(config.tags)}.items():
+        Tags.of(stack).add(key, value)
+    return stack

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -86,3 +86,8 @@ class DataStack(Stack):
                 encryption_key=self.database.kms_key,
                 removal_policy=retain,
             ).secret
+
+        CfnOutput(self, "DatabaseClusterIdentifier", value=self.database.cluster.cluster_identifier,
+                  description="aws rds describe-db-clusters --db-cluster-identifier <this>")
+        CfnOutput(self, "DatabaseSecretName", value=self.database.props.secret_name,
+                  description="the credentials secret (JSON: host, port, dbname, username, password)")

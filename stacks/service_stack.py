@@ -214,5 +214,7 @@ class ServiceStack(Stack):
                 "db-credentials-secret": database.props.secret_name,
             },
         )
+        CfnOutput(self, "TargetGroupArn", value=self.web_service.target_group.target_group_arn,
+                  description="aws elbv2 describe-target-health --target-group-arn <this>")
         CfnOutput(self, "LogGroupName", value=self.web_service.log_group.log_group_name,
                   description="aws logs tail <this> --follow")

@@ -20,10 +20,12 @@ import pytest  # noqa: E402
 from aws_cdk import Stack  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
-from stacks.composition import EnvironmentStacks, build_environment, create_app  # noqa: E402
+from stacks.composition import EnvironmentStacks, build_delivery, build_environment, create_app  # noqa: E402
 from stacks.config import available_environments, load_environment  # noqa: E402
+from stacks.config.delivery import available_deliveries, load_delivery  # noqa: E402
 
 ENVIRONMENTS = available_environments()
+DELIVERIES = available_deliveries()
 #: No CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION: the synthesis must not depend on the machine's AWS setup.
 OFFLINE_ENVIRON: dict[str, str] = {}
 
@@ -55,6 +57,7 @@ class SynthesizedEnvironment:
 @dataclass
 class SynthesizedProject:
     environments: dict[str, SynthesizedEnvironment]
+    deliveries: dict[str, Any]  # name -> (DeliveryStack, template dict)
     assembly: Any
     outdir: Path
 
@@ -66,6 +69,11 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedProject:
     built = {
         name: build_environment(app, load_environment(name, environ=OFFLINE_ENVIRON)) for name in ENVIRONMENTS
     }
+    # Delivery stacks share the App (one synth); their construct ids carry the file name to stay unique.
+    delivery_stacks = {
+        name: build_delivery(app, load_delivery(name, environ=OFFLINE_ENVIRON), construct_id=f"Delivery-{name}")
+        for name in DELIVERIES
+    }
     assembly = app.synth()
     environments = {
         name: SynthesizedEnvironment(
@@ -74,7 +82,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedProject:
         )
         for name, stacks in built.items()
     }
-    return SynthesizedProject(environments=environments, assembly=assembly, outdir=outdir)
+    deliveries = {
+        name: (stack, assembly.get_stack_artifact(stack.artifact_id).template) for name, stack in delivery_stacks.items()
+    }
+    return SynthesizedProject(environments=environments, deliveries=deliveries, assembly=assembly, outdir=outdir)
 
 
 @pytest.fixture(scope="session")

@@ -7,68 +7,72 @@ Import the constructs you need; each takes a frozen props dataclass whose fields
 The library reads no files, context or environment variables: everything arrives as props.
 """
 
-from .access_logs import AccessLogBucket, AccessLogBucketProps
-from .alerts import AlertTopic, notify
-from .autoscaling import AutoScalingProps, enable_autoscaling
-from .cluster import ServiceCluster, ServiceClusterProps
-from .compliance import acknowledge, acknowledgements, add_compliance_checks
-from .connection_budget import check_connection_budget, estimate_max_connections
-from .dashboard import ServiceDashboard, ServiceDashboardProps
-from .database_alarms import DatabaseAlarms, DatabaseAlarmsProps
-from .db_connection_alarm import DatabaseConnectionFailuresAlarm, DatabaseConnectionFailuresAlarmProps
-from .error_rate_alarm import HighErrorRateAlarm, HighErrorRateAlarmProps
-from .database import AuroraPostgresDatabase, AuroraPostgresDatabaseProps
-from .encryption_key import FernetKeySecret
-from .naming import ResourceNames
-from .network import Network, NetworkProps
-from .service_alarms import ServiceAlarms, ServiceAlarmsProps
-from .parameters import ServiceParameters, secure_parameter_secrets
-from .waf import RateLimit, WebApplicationFirewall, WebApplicationFirewallProps
-from .tags import apply_standard_tags, standard_tags
-from .validation import PropsError
-from .web_service import ConnectionPoolSettings, FargateWebService, FargateWebServiceProps
+from __future__ import annotations
 
-__version__ = "0.4.0"
+import importlib
+from typing import Any
 
-__all__ = [
-    "RateLimit",
-    "WebApplicationFirewall",
-    "WebApplicationFirewallProps",
-    "AlertTopic",
-    "AutoScalingProps",
-    "DatabaseAlarms",
-    "DatabaseAlarmsProps",
-    "DatabaseConnectionFailuresAlarm",
-    "DatabaseConnectionFailuresAlarmProps",
-    "HighErrorRateAlarm",
-    "HighErrorRateAlarmProps",
-    "ServiceAlarms",
-    "ServiceAlarmsProps",
-    "ServiceDashboard",
-    "ServiceDashboardProps",
-    "enable_autoscaling",
-    "notify",
-    "AccessLogBucket",
-    "AccessLogBucketProps",
-    "AuroraPostgresDatabase",
-    "AuroraPostgresDatabaseProps",
-    "FernetKeySecret",
-    "ServiceParameters",
-    "check_connection_budget",
-    "estimate_max_connections",
-    "secure_parameter_secrets",
-    "ConnectionPoolSettings",
-    "FargateWebService",
-    "FargateWebServiceProps",
-    "Network",
-    "NetworkProps",
-    "PropsError",
-    "ResourceNames",
-    "ServiceCluster",
-    "ServiceClusterProps",
-    "acknowledge",
-    "acknowledgements",
-    "add_compliance_checks",
-    "apply_standard_tags",
-    "standard_tags",
-]
+__version__ = "0.5.0"
+
+#: Public name -> submodule. Imported on first use (PEP 562), so that importing a pure-Python module such as
+#: ``ava_olo_constructs.naming`` (the operator tools do) does not start the CDK's jsii runtime.
+_EXPORTS = {
+    "AccessLogBucket": "access_logs",
+    "AccessLogBucketProps": "access_logs",
+    "AlertTopic": "alerts",
+    "AuroraPostgresDatabase": "database",
+    "AuroraPostgresDatabaseProps": "database",
+    "AutoScalingProps": "autoscaling",
+    "ConnectionPoolSettings": "web_service",
+    "DatabaseAlarms": "database_alarms",
+    "DatabaseAlarmsProps": "database_alarms",
+    "DatabaseConnectionFailuresAlarm": "db_connection_alarm",
+    "DatabaseConnectionFailuresAlarmProps": "db_connection_alarm",
+    "FargateWebService": "web_service",
+    "FargateWebServiceProps": "web_service",
+    "FernetKeySecret": "encryption_key",
+    "GitHubDeploymentRoles": "github_oidc",
+    "GitHubDeploymentRolesProps": "github_oidc",
+    "HighErrorRateAlarm": "error_rate_alarm",
+    "HighErrorRateAlarmProps": "error_rate_alarm",
+    "ImageRepository": "image_repository",
+    "ImageRepositoryProps": "image_repository",
+    "Network": "network",
+    "NetworkProps": "network",
+    "PropsError": "validation",
+    "RateLimit": "waf",
+    "ResourceNames": "naming",
+    "ServiceAlarms": "service_alarms",
+    "ServiceAlarmsProps": "service_alarms",
+    "ServiceCluster": "cluster",
+    "ServiceClusterProps": "cluster",
+    "ServiceDashboard": "dashboard",
+    "ServiceDashboardProps": "dashboard",
+    "ServiceParameters": "parameters",
+    "WebApplicationFirewall": "waf",
+    "WebApplicationFirewallProps": "waf",
+    "acknowledge": "compliance",
+    "acknowledgements": "compliance",
+    "add_compliance_checks": "compliance",
+    "apply_standard_tags": "tags",
+    "check_connection_budget": "connection_budget",
+    "enable_autoscaling": "autoscaling",
+    "estimate_max_connections": "connection_budget",
+    "notify": "alerts",
+    "secure_parameter_secrets": "parameters",
+    "standard_tags": "tags",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -162,6 +162,50 @@ register(
 
 
 # --------------------------------------------------------------------------------------------------------------
+# guard (the work is in stateful_guard.py)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _guard_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("old", nargs="?", metavar="OLD.json", help="the template deployed now (- for stdin)")
+    parser.add_argument("new", nargs="?", metavar="NEW.json", help="the template about to be deployed, e.g. cdk.out/StagingData.template.json")
+    parser.add_argument("--cdk-out", metavar="DIR", help="instead of OLD NEW: every stack of this cloud assembly against its deployed template (needs AWS credentials)")
+    parser.add_argument("--region", help="with --cdk-out: region of the deployed stacks (default: each artifact's environment)")
+    parser.add_argument("--profile", help="with --cdk-out: AWS profile to read the deployed templates with")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def cmd_guard(args: argparse.Namespace) -> int:
+    """Exit 1 when a deploy would delete or replace a stateful resource (exit 0 safe, 2 bad input / not verified)."""
+    from . import stateful_guard as guard  # imported here: only this command needs it (and boto3 for --cdk-out)
+
+    try:
+        if args.cdk_out is not None:
+            if args.old is not None:
+                raise CliError("give either OLD.json NEW.json or --cdk-out DIR, not both")
+            results = guard.guard_cloud_assembly(args.cdk_out, region=args.region, profile=args.profile)
+        elif args.new is None:
+            raise CliError("give OLD.json NEW.json, or --cdk-out DIR")
+        else:
+            results = [guard.guard_templates(read_template(args.old), read_template(args.new))]
+    except guard.GuardInputError as exc:
+        raise CliError(str(exc)) from None
+    _emit(guard.render_json(results) if args.json else guard.render_text(results))
+    code = guard.exit_code(results)
+    if code == EXIT_BAD_INPUT:
+        print(f"error: {_one_line(guard.unverified_summary(results))}", file=sys.stderr)
+    return code
+
+
+register(
+    "guard",
+    "fail when a deploy would delete or replace a stateful resource (database, secret, key, log group, bucket, ...)",
+    _guard_arguments,
+    cmd_guard,
+)
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------------------------------------------
 

@@ -91,10 +91,11 @@ def test_both_packs_ran_and_every_acknowledgement_suppresses_a_real_finding(proj
         for violation in plugin["suppressedViolations"]:
             for construct in violation["violatingConstructs"]:
                 suppressed.add((construct["constructPath"], violation["ruleName"]))
-    for env in project.environments.values():
-        for stack in env.stacks.all:
-            for path, rule, _ in acknowledgements(stack):
-                assert any(p == path or p.startswith(path + "/") for p, r in suppressed if r == rule), f"stale: {path} {rule}"
+    stacks = [s for env in project.environments.values() for s in env.stacks.all]
+    stacks += [stack for stack, _ in project.deliveries.values()]
+    for stack in stacks:
+        for path, rule, _ in acknowledgements(stack):
+            assert any(p == path or p.startswith(path + "/") for p, r in suppressed if r == rule), f"stale: {path} {rule}"
 
 
 def test_acknowledge_refuses_a_reason_that_is_not_a_sentence():
@@ -103,3 +104,24 @@ def test_acknowledge_refuses_a_reason_that_is_not_a_sentence():
     stack = Stack(App(), "S")
     with pytest.raises(PropsError, match="reason"):
         acknowledge(stack, "AwsSolutions-EC23", "needed")
+
+
+def test_delivery_acknowledgements_are_exactly_the_reviewed_ones(project):
+    bootstrap = "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/cdk-hnb659fds-{}-role-<AWS::AccountId>-*"
+    expected = {
+        ("GitHub/ReadOnlyRole", f"AwsSolutions-IAM5[Resource::{bootstrap.format('lookup')}]"),
+        ("GitHub/ReadOnlyRole", NIST + "IAMNoInlinePolicy"),
+        ("GitHub/DeployRole", "AwsSolutions-IAM5[Resource::*]"),
+        ("GitHub/DeployRole", NIST + "IAMNoInlinePolicy"),
+    } | {
+        (f"GitHub/{role}", "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:*:<AWS::AccountId>:stack/ava-olo-*/*]")
+        for role in ("ReadOnlyRole", "DeployRole")
+    } | {
+        ("GitHub/DeployRole", f"AwsSolutions-IAM5[Resource::{bootstrap.format(kind)}]")
+        for kind in ("deploy", "file-publishing", "image-publishing", "lookup")
+    }
+    for stack, _ in project.deliveries.values():
+        found = {(path.split("/", 1)[1], rule) for path, rule, _ in acknowledgements(stack)}
+        assert found == expected
+        for path, rule, reason in acknowledgements(stack):
+            assert len(reason) >= 40 and reason.endswith("."), f"{path} {rule}"

@@ -57,3 +57,12 @@ def test_production_stateful_resources_are_retained_on_delete_and_replace(produc
                 assert resource.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), logical_id
                 checked += 1
     assert checked == 17  # 2 network + 10 data + 5 service
+
+
+def test_delivery_repository_and_its_key_keep_their_logical_ids(project):
+    for _, template in project.deliveries.values():
+        by_type = {}
+        for logical_id, resource in template["Resources"].items():
+            by_type.setdefault(resource["Type"], set()).add(logical_id)
+        assert by_type["AWS::ECR::Repository"] == {"ImagesRepository2D0F5B9C"}
+        assert by_type["AWS::KMS::Key"] == {"ImagesKey72752799"}

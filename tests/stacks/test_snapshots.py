@@ -13,18 +13,19 @@ from typing import Any
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.conftest import ENVIRONMENTS
+from tests.conftest import DELIVERIES, ENVIRONMENTS
 
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 
 
-def mask(value: Any, version: str) -> Any:
+def mask(value: Any, version: str | None) -> Any:
     if isinstance(value, dict):
         return {key: mask(item, version) for key, item in value.items()}
     if isinstance(value, list):
         return [mask(item, version) for item in value]
     if isinstance(value, str):
-        return ASSET_HASH.sub("<asset-hash>", value).replace(version, "<version>")
+        value = ASSET_HASH.sub("<asset-hash>", value)
+        return value.replace(version, "<version>") if version else value
     return value
 
 
@@ -44,3 +45,9 @@ def test_template_matches_snapshot(project, json_snapshot, environment, purpose)
     env = project.environments[environment]
     stack = getattr(env.stacks, purpose)
     assert mask(env.templates[stack.artifact_id], env.config.version) == json_snapshot
+
+
+@pytest.mark.parametrize("delivery", DELIVERIES)
+def test_delivery_template_matches_snapshot(project, json_snapshot, delivery):
+    _, template = project.deliveries[delivery]
+    assert mask(template, None) == json_snapshot

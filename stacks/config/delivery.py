@@ -1,0 +1,108 @@
+"""The per-account delivery configuration: ``delivery/<name>.json``, chosen with ``-c delivery=NAME``.
+
+One file per AWS account (the ECR repository and the GitHub OIDC provider exist once per account, shared by
+every environment deployed there). Validated like the environments: one line naming field, value, allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from ava_olo_constructs.github_oidc import CDK_QUALIFIER, GitHubDeploymentRolesProps
+from ava_olo_constructs.image_repository import KEEP_RELEASE_IMAGES, UNTAGGED_EXPIRY_DAYS, ImageRepositoryProps
+from ava_olo_constructs.tags import check_tags
+
+from .errors import ConfigError
+from .loader import FROM_CLI, _account, _Checker, _region
+
+DELIVERY_DIR = Path(__file__).resolve().parents[2] / "delivery"
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """:param github_repositories: ``owner/name`` of the repositories whose workflows deploy or push images.
+    :param github_oidc_provider_arn: the account's existing GitHub OIDC provider, if another stack owns it."""
+
+    name: str
+    region: str
+    github_repositories: tuple[str, ...]
+    account: Optional[str] = None
+    project: str = "ava-olo"
+    repository_name: str = "ava-olo-monitoring-dashboards"
+    keep_release_images: int = KEEP_RELEASE_IMAGES
+    untagged_expiry_days: int = UNTAGGED_EXPIRY_DAYS
+    github_oidc_provider_arn: Optional[str] = None
+    deploy_environments: tuple[str, ...] = ("staging", "production")
+    cdk_qualifier: str = CDK_QUALIFIER
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def available_deliveries(directory: Path = DELIVERY_DIR) -> list[str]:
+    return sorted(p.stem for p in directory.glob("*.json"))
+
+
+def load_delivery(
+    name: str, *, environ: Mapping[str, str] = os.environ, directory: Path = DELIVERY_DIR
+) -> DeliveryConfig:
+    errors = _Checker(f"delivery/{name}")
+    known = available_deliveries(directory)
+    if name not in known:
+        errors.fail("delivery", name, f"choose one of {', '.join(known)} (files in {directory.name}/)")
+    try:
+        raw = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        errors.fail(f"{name}.json", str(error).splitlines()[0], "a valid UTF-8 JSON object")
+    if not isinstance(raw, dict):
+        errors.fail(f"{name}.json", type(raw).__name__, "a JSON object of settings")
+    return parse_delivery(name, raw, environ=environ)
+
+
+def parse_delivery(name: str, raw: Mapping[str, Any], *, environ: Mapping[str, str] = os.environ) -> DeliveryConfig:
+    errors = _Checker(f"delivery/{name}")
+    settable = {f.name for f in dataclasses.fields(DeliveryConfig)} - {"name"} | {"description"}
+    for key in raw:
+        if key not in settable:
+            errors.fail(key, raw[key], f"unknown setting; known settings are {', '.join(sorted(settable))}")
+    for key in ("region", "github_repositories"):
+        if key not in raw:
+            errors.fail(key, None, "required (missing)")
+    values: dict[str, Any] = {k: v for k, v in raw.items() if k != "description"}
+    values["name"] = name
+    values["region"] = _region(errors, raw["region"], environ)
+    values["account"] = _account(errors, raw.get("account", FROM_CLI), environ)
+    for key in ("github_repositories", "deploy_environments"):
+        if key in raw:
+            if not isinstance(raw[key], list):
+                errors.fail(key, raw[key], "a list")
+            values[key] = tuple(raw[key])
+    for key in ("keep_release_images", "untagged_expiry_days"):
+        if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], int)):
+            errors.fail(key, raw[key], "a whole number")
+    if "github_oidc_provider_arn" in raw:
+        arn = raw["github_oidc_provider_arn"]
+        if not isinstance(arn, str) or not arn.endswith(":oidc-provider/token.actions.githubusercontent.com"):
+            errors.fail("github_oidc_provider_arn", arn, "the ARN of the account's token.actions.githubusercontent.com provider")
+    errors.run(check_tags, values.get("tags", {}))
+    config = DeliveryConfig(**values)
+    errors.run(
+        ImageRepositoryProps(
+            repository_name=config.repository_name,
+            keep_release_images=config.keep_release_images,
+            untagged_expiry_days=config.untagged_expiry_days,
+        ).validate
+    )
+    errors.run(
+        GitHubDeploymentRolesProps(
+            repositories=config.github_repositories,
+            image_repository=None,  # type: ignore[arg-type]  # not needed to validate
+            deploy_environments=config.deploy_environments,
+            cdk_qualifier=config.cdk_qualifier,
+        ).validate,
+        prefix="github_",
+    )
+    return config

@@ -1,0 +1,39 @@
+"""Releases: ``-c version=`` becomes the image tag, APP_VERSION, the Version tag and part of the stack
+description (seed "Version Tagging Strategy"). Synthesized once here, in an App of its own."""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.composition import build_environment, create_app
+from stacks.config import ConfigError, load_environment
+from tests.conftest import only
+
+RELEASE = "v3.3.1-schema-button-aurora-fix"
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    app = create_app(outdir=str(tmp_path_factory.mktemp("release")), validation=False)
+    stacks = build_environment(app, load_environment("production", version=RELEASE, environ={}))
+    assembly = app.synth()
+    return {s.node.id: assembly.get_stack_artifact(s.artifact_id).template for s in stacks.all}
+
+
+def test_version_becomes_image_tag_app_version_tag_and_description(released):
+    service = released["ProductionService"]
+    task = only({k: r for k, r in service["Resources"].items() if r["Type"] == "AWS::ECS::TaskDefinition"})
+    container = task["Properties"]["ContainerDefinitions"][0]
+    assert container["Image"]["Fn::Join"][1][-1].endswith(f"/ava-olo-monitoring-dashboards:{RELEASE}")
+    assert {"Name": "APP_VERSION", "Value": RELEASE} in container["Environment"]
+    for name, template in released.items():
+        assert f", {RELEASE})" in template["Description"], name
+        tagged = [r for r in template["Resources"].values() if isinstance(r.get("Properties", {}).get("Tags"), list)]
+        assert tagged and all({"Key": "Version", "Value": RELEASE} in r["Properties"]["Tags"] for r in tagged), name
+
+
+@pytest.mark.parametrize("version", ["3.2.0", "v3.2", "v3.2.0-Upper", "latest", "v3.2.0_fix"])
+def test_malformed_versions_fail_with_one_line(version):
+    with pytest.raises(ConfigError) as caught:
+        load_environment("production", version=version, environ={})
+    assert caught.value.field == "-c version" and "\n" not in str(caught.value)
