@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -35,6 +35,7 @@ from ava_olo_constructs import (
     secure_parameter_secrets,
 )
 from ava_olo_constructs.log_encryption import log_encryption_key
+from ava_olo_constructs.migration_task import MigrationTask, MigrationTaskProps
 
 from .config import EnvironmentConfig
 from .service_observability import add_observability
@@ -120,6 +121,7 @@ class ServiceStack(Stack):
         self.log_key = log_encryption_key(self, "LogKey", description=f"{names.service_name}: service and WAF logs")
         certificate, zone = https_certificate(self, config)
         secrets = database_secrets(self, database, encryption_key_secret)
+        image = container_image(self, config)
         secrets.update(
             secure_parameter_secrets(
                 self, config.secure_parameters, kms_key_arn=config.secure_parameters_kms_key_arn
@@ -134,7 +136,7 @@ class ServiceStack(Stack):
             "WebService",
             FargateWebServiceProps(
                 cluster=self.cluster,
-                image=container_image(self, config),
+                image=image,
                 service_name=names.service_name,
                 app_version=config.version,
                 log_group_name=names.log_group_name,
@@ -186,7 +188,27 @@ class ServiceStack(Stack):
             )
         )
 
-        alb = self.web_service.load_balancer
+        # Schema migrations run as a one-off task of the same image and secrets (``ava-olo migrate``), from
+        # the service's security group, so they reach the database through the same single ingress rule.
+        self.migration = MigrationTask(
+            self,
+            "Migration",
+            MigrationTaskProps(
+                cluster=self.cluster,
+                image=image,
+                secrets=secrets,
+                secrets_encryption_key=database.kms_key,
+                security_group=self.web_service.service_security_group,
+                log_encryption_key=self.log_key,
+                log_group_name=f"{names.log_group_name}-migrate",
+                log_retention_days=config.log_retention_days,
+                log_removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+                family=f"{config.task_family or names.task_family}-migrate",
+                cpu=config.cpu,
+                memory_mib=config.memory,
+            ),
+        )
+
         self.observability = add_observability(
             self, config=config, names=names, web_service=self.web_service, database=database
         )
@@ -216,5 +238,13 @@ class ServiceStack(Stack):
         )
         CfnOutput(self, "TargetGroupArn", value=self.web_service.target_group.target_group_arn,
                   description="aws elbv2 describe-target-health --target-group-arn <this>")
+        CfnOutput(self, "MigrationTaskDefinitionArn", value=self.migration.task_definition.task_definition_arn,
+                  description="ava-olo migrate runs this task (RunTask), never a service")
+        CfnOutput(self, "MigrationSubnetIds", value=Fn.join(",", self.migration.subnet_ids),
+                  description=self.migration.subnets_description)
+        CfnOutput(self, "MigrationSecurityGroupId", value=self.migration.security_group.security_group_id,
+                  description="the migration task's security group (the service's: same database ingress)")
+        CfnOutput(self, "MigrationLogGroupName", value=self.migration.log_group.log_group_name,
+                  description="migration logs, stream migrate/migrate/<task id>")
         CfnOutput(self, "LogGroupName", value=self.web_service.log_group.log_group_name,
                   description="aws logs tail <this> --follow")

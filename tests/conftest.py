@@ -102,3 +102,26 @@ def only(resources: dict[str, Any]) -> dict[str, Any]:
     """The single resource of a ``find_resources`` result (fails loudly if there are 0 or several)."""
     assert len(resources) == 1, f"expected exactly one resource, found {sorted(resources)}"
     return next(iter(resources.values()))
+
+
+def service_task_definition(template) -> dict[str, Any]:
+    """The task definition the (single) ECS service runs: not the migration task's."""
+    service = only(template.find_resources("AWS::ECS::Service"))
+    return template.find_resources("AWS::ECS::TaskDefinition")[service["Properties"]["TaskDefinition"]["Ref"]]
+
+
+def service_container(template) -> dict[str, Any]:
+    containers = service_task_definition(template)["Properties"]["ContainerDefinitions"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def service_execution_role_statements(template) -> list[dict[str, Any]]:
+    """Statements of the policies attached to the service task definition's execution role."""
+    role = service_task_definition(template)["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]

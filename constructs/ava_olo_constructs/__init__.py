@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 #: Public name -> submodule. Imported on first use (PEP 562), so that importing a pure-Python module such as
 #: ``ava_olo_constructs.naming`` (the operator tools do) does not start the CDK's jsii runtime.
@@ -32,6 +32,8 @@ _EXPORTS = {
     "FargateWebServiceProps": "web_service",
     "FernetKeySecret": "encryption_key",
     "GitHubDeploymentRoles": "github_oidc",
+    "MigrationTask": "migration_task",
+    "MigrationTaskProps": "migration_task",
     "GitHubDeploymentRolesProps": "github_oidc",
     "HighErrorRateAlarm": "error_rate_alarm",
     "HighErrorRateAlarmProps": "error_rate_alarm",

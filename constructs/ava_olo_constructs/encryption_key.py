@@ -12,7 +12,6 @@ Rotation is an operator procedure, not an automatic schedule, because a new key 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam

@@ -33,6 +33,7 @@ from constructs import Construct
 from . import web_service_defaults as defaults
 from .access_logs import AccessLogBucket, AccessLogBucketProps
 from .compliance import acknowledge, ignore_lint_check
+from .container_environment import check_environment_names
 from .log_encryption import log_encryption_key
 from .retention import retention_days
 from .validation import (
@@ -178,17 +179,7 @@ class FargateWebServiceProps:
         check_log_retention("log_retention_days", self.log_retention_days)
         check_range("access_log_expiration_days", self.access_log_expiration_days, 1, 3650)
         self.connection_pool.validate()
-        for name in list(self.environment) + list(self.secrets):
-            if not name or not name.replace("_", "A").isalnum() or not name[0].isalpha():
-                raise PropsError("environment", name, "variable names are letters, digits and underscores")
-        for name in self.environment:
-            upper = name.upper()
-            if any(fragment in upper for fragment in defaults.SECRET_LIKE_NAME_FRAGMENTS):
-                raise PropsError(
-                    "environment",
-                    name,
-                    "secret-looking variables must be passed as secrets (ecs.Secret), never as plain environment",
-                )
+        check_environment_names(self.environment, self.secrets)
         reserved = set(self.connection_pool.environment()) | {"APP_VERSION"}
         clash = sorted(reserved & (set(self.environment) | set(self.secrets)))
         if clash:
@@ -197,9 +188,6 @@ class FargateWebServiceProps:
             raise PropsError(
                 "certificate", None, "an ACM certificate for HTTPS, or allow_plain_http=True to serve plain HTTP deliberately"
             )
-        overlap = sorted(set(self.environment) & set(self.secrets))
-        if overlap:
-            raise PropsError("secrets", overlap[0], "a variable is either plain environment or a secret, not both")
 
 
 def _listener_options(props: FargateWebServiceProps) -> dict:

@@ -206,11 +206,30 @@ register(
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Subcommands kept in modules of their own (they call register() when imported)
+# --------------------------------------------------------------------------------------------------------------
+
+#: Operator commands that talk to AWS (``ops/ava_olo_ops/<name>.py``), in --help order.
+COMMAND_MODULES = ("preflight", "deploy", "watch", "verify", "status", "migrate")
+
+
+def _load_command_modules() -> None:
+    import importlib
+    import importlib.util
+
+    for name in COMMAND_MODULES:
+        module = f"{__package__}.{name}"
+        if importlib.util.find_spec(module) is not None:  # a module is optional until written; errors inside it are not
+            importlib.import_module(module)
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
+    _load_command_modules()
     parser = _Parser(prog="ava-olo", description="AVA OLO operator tools.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True

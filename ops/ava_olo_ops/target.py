@@ -43,13 +43,16 @@ class Target:
     region: Optional[str]
     project: str = "ava-olo"
     service: str = "monitoring-dashboards"
+    seed_names: bool = False
     profile: Optional[str] = None
     _session: Any = field(default=None, repr=False)
     _outputs: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     @property
     def names(self) -> ResourceNames:
-        return ResourceNames(environment=self.environment, service=self.service, project=self.project)
+        return ResourceNames(
+            environment=self.environment, service=self.service, project=self.project, seed_names=self.seed_names
+        )
 
     @property
     def service_stack(self) -> str:
@@ -119,6 +122,7 @@ def resolve_target(
         region=region,
         project=settings.get("project", "ava-olo"),
         service=settings.get("service_name", "monitoring-dashboards"),
+        seed_names=settings.get("seed_names", False) is True,
         profile=profile,
     )
 

@@ -17,7 +17,6 @@ from ava_olo_constructs.github_oidc import CDK_QUALIFIER, GitHubDeploymentRolesP
 from ava_olo_constructs.image_repository import KEEP_RELEASE_IMAGES, UNTAGGED_EXPIRY_DAYS, ImageRepositoryProps
 from ava_olo_constructs.tags import check_tags
 
-from .errors import ConfigError
 from .loader import FROM_CLI, _account, _Checker, _region
 
 DELIVERY_DIR = Path(__file__).resolve().parents[2] / "delivery"

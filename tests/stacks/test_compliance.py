@@ -43,6 +43,8 @@ def expected_acknowledgements(env, purpose: str) -> set[tuple[str, str]]:
         ("WebService/Service/TaskDef", "AwsSolutions-ECS2"),
         ("WebService/Service/TaskDef/ExecutionRole", "AwsSolutions-IAM5[Resource::*]"),
         ("WebService/Service/TaskDef/ExecutionRole", NIST + "IAMNoInlinePolicy"),
+        ("Migration/TaskDef/ExecutionRole", "AwsSolutions-IAM5[Resource::*]"),
+        ("Migration/TaskDef/ExecutionRole", NIST + "IAMNoInlinePolicy"),
     }
     if config.https:
         expected.add(("WebService/LoadBalancer/PublicRedirectListener", NIST + "ELBv2ACMCertificateRequired"))

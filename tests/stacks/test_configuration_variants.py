@@ -10,7 +10,9 @@ import pytest
 
 from stacks.composition import build_environment, create_app
 from stacks.config import load_environment
-from tests.conftest import only
+from aws_cdk.assertions import Template
+
+from tests.conftest import service_container, service_execution_role_statements
 
 KEY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ava-olo/staging/fernet-AbC123"
 PARAMETER_KMS = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -36,25 +38,18 @@ def test_existing_encryption_key_secret_is_injected_instead_of_generating_one(va
     data = variant["VariantData"]["Resources"]
     assert not [r for r in data.values() if r["Type"] == "Custom::FernetKey"]
     assert not [r for r in data.values() if r["Type"] == "AWS::Lambda::Function" and "Fernet" in json.dumps(r)]
-    service = variant["VariantService"]["Resources"]
-    task = only({k: r for k, r in service.items() if r["Type"] == "AWS::ECS::TaskDefinition"})
-    secrets = {s["Name"]: s["ValueFrom"] for s in task["Properties"]["ContainerDefinitions"][0]["Secrets"]}
+    container = service_container(Template.from_json(variant["VariantService"]))
+    secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
     assert secrets["ENCRYPTION_KEY"] == KEY_ARN
 
 
 def test_secure_string_parameters_are_injected_with_exactly_their_read_permissions(variant):
-    service = variant["VariantService"]["Resources"]
-    task = only({k: r for k, r in service.items() if r["Type"] == "AWS::ECS::TaskDefinition"})
-    container = task["Properties"]["ContainerDefinitions"][0]
+    template = Template.from_json(variant["VariantService"])
+    container = service_container(template)
     secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
     assert "parameter/ava-olo/variant/stripe-token" in json.dumps(secrets["STRIPE_TOKEN"])
     assert "STRIPE_TOKEN" not in {e["Name"] for e in container["Environment"]}
-    statements = [
-        s
-        for r in service.values()
-        if r["Type"] == "AWS::IAM::Policy" and "ExecutionRole" in json.dumps(r["Properties"]["Roles"])
-        for s in r["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    statements = service_execution_role_statements(template)
     ssm = [s for s in statements if "ssm:GetParameters" in json.dumps(s["Action"])]
     assert len(ssm) == 1 and "parameter/ava-olo/variant/stripe-token" in json.dumps(ssm[0]["Resource"])
     assert "*" not in json.dumps(ssm[0]["Resource"]).replace("${Token", "")

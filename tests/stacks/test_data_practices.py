@@ -7,7 +7,7 @@ import json
 
 from aws_cdk.assertions import Match
 
-from tests.conftest import only
+from tests.conftest import only, service_container, service_execution_role_statements
 
 DB_VARIABLES = {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD"}
 
@@ -21,8 +21,7 @@ def _instances(env):
 
 
 def _container(env):
-    task = only(env.service.find_resources("AWS::ECS::TaskDefinition"))["Properties"]
-    return task["ContainerDefinitions"][0]
+    return service_container(env.service)
 
 
 def test_production_database_is_named_farmer_crm_and_others_never_collide(project):
@@ -200,12 +199,7 @@ def test_no_template_contains_a_plaintext_password(project):
 
 
 def test_execution_role_reads_exactly_the_database_and_encryption_key_secrets(each_environment):
-    statements = [
-        s
-        for policy in each_environment.service.find_resources("AWS::IAM::Policy").values()
-        if "ExecutionRole" in json.dumps(policy["Properties"]["Roles"])
-        for s in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    statements = service_execution_role_statements(each_environment.service)
     secret_reads = [s for s in statements if "secretsmanager:GetSecretValue" in json.dumps(s["Action"])]
     assert len(secret_reads) == 1
     resources = secret_reads[0]["Resource"]

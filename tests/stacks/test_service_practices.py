@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aws_cdk.assertions import Match
 
-from tests.conftest import only
+from tests.conftest import only, service_container, service_task_definition
 
 
 def _service(env):
@@ -18,9 +18,7 @@ def _target_group(env):
 
 
 def _container(env):
-    task = only(env.service.find_resources("AWS::ECS::TaskDefinition"))["Properties"]
-    assert len(task["ContainerDefinitions"]) == 1
-    return task["ContainerDefinitions"][0]
+    return service_container(env.service)
 
 
 def test_target_group_health_check_is_seed_health_path_every_30s_two_successes(production):
@@ -89,7 +87,8 @@ def test_production_keeps_seed_names_for_runbook_commands(production):
 
 def _service_log_group(env) -> tuple[str, dict]:
     groups = env.service.find_resources("AWS::Logs::LogGroup")
-    (logical_id,) = [k for k, g in groups.items() if str(g["Properties"]["LogGroupName"]).startswith("/ecs/")]
+    name = env.stacks.service.names.log_group_name
+    (logical_id,) = [k for k, g in groups.items() if g["Properties"]["LogGroupName"] == name]
     return logical_id, groups[logical_id]
 
 
@@ -124,7 +123,7 @@ def test_other_environments_never_collide_with_seed_names(project):
             continue
         log_name = _service_log_group(env)[1]["Properties"]["LogGroupName"]
         cluster = only(env.service.find_resources("AWS::ECS::Cluster"))["Properties"]["ClusterName"]
-        family = only(env.service.find_resources("AWS::ECS::TaskDefinition"))["Properties"]["Family"]
+        family = service_task_definition(env.service)["Properties"]["Family"]
         assert log_name not in seen_logs and cluster not in seen_clusters, name
         assert family != "ava-olo-monitoring-task", name
         assert name in log_name and cluster == f"ava-olo-{name}"

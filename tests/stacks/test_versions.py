@@ -7,7 +7,9 @@ import pytest
 
 from stacks.composition import build_environment, create_app
 from stacks.config import ConfigError, load_environment
-from tests.conftest import only
+from aws_cdk.assertions import Template
+
+from tests.conftest import service_container
 
 RELEASE = "v3.3.1-schema-button-aurora-fix"
 
@@ -22,8 +24,7 @@ def released(tmp_path_factory):
 
 def test_version_becomes_image_tag_app_version_tag_and_description(released):
     service = released["ProductionService"]
-    task = only({k: r for k, r in service["Resources"].items() if r["Type"] == "AWS::ECS::TaskDefinition"})
-    container = task["Properties"]["ContainerDefinitions"][0]
+    container = service_container(Template.from_json(service))
     assert container["Image"]["Fn::Join"][1][-1].endswith(f"/ava-olo-monitoring-dashboards:{RELEASE}")
     assert {"Name": "APP_VERSION", "Value": RELEASE} in container["Environment"]
     for name, template in released.items():
