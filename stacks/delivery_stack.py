@@ -1,5 +1,6 @@
 """``Delivery`` (``ava-olo-delivery``), once per account: the service's ECR repository and the GitHub OIDC
-roles CI deploys with. Shared by every environment of the account, so it lives apart from them."""
+roles CI uses: infrastructure repositories deploy, application repositories only push images. Shared by every
+environment of the account, so it lives apart from them."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class DeliveryStack(Stack):
             GitHubDeploymentRolesProps(
                 repositories=config.github_repositories,
                 image_repository=self.image_repository.repository,
+                image_push_repositories=config.github_image_repositories,
                 deploy_environments=config.deploy_environments,
                 provider_arn=config.github_oidc_provider_arn,
                 cdk_qualifier=config.cdk_qualifier,
@@ -43,4 +45,7 @@ class DeliveryStack(Stack):
         CfnOutput(self, "ReadOnlyRoleArn", value=self.github.readonly_role.role_arn,
                   description="role-to-assume for pull requests (cdk diff)")
         CfnOutput(self, "DeployRoleArn", value=self.github.deploy_role.role_arn,
-                  description="role-to-assume for releases (cdk deploy, image push)")
+                  description="role-to-assume for releases of the infrastructure repositories (cdk deploy)")
+        if self.github.image_push_role is not None:
+            CfnOutput(self, "ImagePushRoleArn", value=self.github.image_push_role.role_arn,
+                      description="role-to-assume for the application repositories' image builds (ECR pull/push only)")

@@ -104,6 +104,7 @@ def add_observability(
             max_connections=database.max_connections,
             memory_bytes=database.props.memory_bytes,
             name=names.alarm_name,
+            local_storage_alarm=database.props.instance_class is not None,
         ),
     )
     result = Observability(

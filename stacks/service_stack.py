@@ -36,6 +36,7 @@ from ava_olo_constructs import (
 )
 from ava_olo_constructs.log_encryption import log_encryption_key
 from ava_olo_constructs.migration_task import MigrationTask, MigrationTaskProps
+from ava_olo_constructs.rotation_redeploy import RedeployOnSecretRotation
 
 from .config import EnvironmentConfig
 from .service_observability import add_observability
@@ -177,6 +178,13 @@ class ServiceStack(Stack):
             ),
         )
         database.allow_from(self.web_service.service)
+        RedeployOnSecretRotation(
+            self,
+            "RedeployOnRotation",
+            secret_arn=database.secret.secret_arn,
+            service=self.web_service.service,
+            log_encryption_key=self.log_key,
+        )
         # The secrets are encrypted with the data stack's KMS key. Secrets Manager decrypts on the caller's
         # behalf, so the execution role needs kms:Decrypt on exactly that key, and only via Secrets Manager.
         # (CDK drops this grant silently for a key referenced across stacks, hence explicit.)

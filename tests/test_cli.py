@@ -81,7 +81,7 @@ def test_connection_budget_overrun_names_both_numbers(tmp_path: Path) -> None:
     )
     result = synth(tmp_path, {"env": "crowded", "config_dir": str(config_dir)})
     line = assert_one_error_line(result, "max_count", 10)
-    assert "510" in line and "max_connections 405" in line and "db.t4g.medium" in line
+    assert "1010" in line and "max_connections 405" in line and "db.t4g.medium" in line
 
 
 def test_latest_is_not_a_version(tmp_path: Path) -> None:

@@ -271,7 +271,8 @@ def test_build_image_is_a_reusable_workflow_with_the_agreed_interface() -> None:
     assert build["outputs"]["image"] == "${{ steps.push.outputs.image }}"
     step_using(build, "aws-actions/amazon-ecr-login")
     role = step_using(build, "aws-actions/configure-aws-credentials")["with"]
-    assert role["role-to-assume"].endswith(":role/ava-olo-github-deploy")
+    # Application repositories only push images: the push role, never the deploy role (trusted by infrastructure only).
+    assert role["role-to-assume"] == "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/ava-olo-github-image-push"
     assert role["aws-region"] == "${{ inputs.aws-region }}"
     (push,) = [step for step in build["steps"] if step.get("id") == "push"]
     assert 'docker push "$image"' in push["run"]

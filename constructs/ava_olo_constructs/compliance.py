@@ -55,6 +55,13 @@ def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=f"{pack}::{rule_id}", reason=reason))
 
 
+#: Why a Lambda function's W3005 (DependsOn its role) is switched off where CDK renders it.
+ROLE_DEPENDENCY_REASON = (
+    "CDK makes a function depend on its role construct so the role's policy exists before the first "
+    "invocation; that also renders a DependsOn on the role the function already references."
+)
+
+
 def ignore_lint_check(resource: IConstruct, check: str, reason: str) -> None:
     """Switch one cfn-lint check off for one resource, in the template, with the reason beside the call.
 

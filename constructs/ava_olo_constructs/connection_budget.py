@@ -1,6 +1,7 @@
 """Will the service's connection pools fit into the database? Checked at synth, not discovered in production.
 
-Seed "Connection Pooling": every task opens up to ``DB_POOL_SIZE + DB_MAX_OVERFLOW`` connections (20 + 30).
+Seed "Connection Pooling": every task opens up to ``DB_POOL_SIZE + DB_MAX_OVERFLOW`` connections (20 + 30), and
+during a deployment at full scale twice as many tasks run (the new beside the old, ``MaximumPercent`` 200).
 Seed "Issue 2: Database Connection Errors" is what happens when ``max tasks x that`` exceeds the database's
 ``max_connections``: new tasks fail their ``/health`` check during a deploy or a scale-out.
 
@@ -13,11 +14,14 @@ limit follows from the *maximum* capacity: one ACU is about 2 GiB of memory.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Optional
 
 from .validation import PropsError
 
+#: ECS runs the new tasks beside the old ones during a deployment (web_service_defaults.MAX_HEALTHY_PERCENT).
+DEPLOY_MAX_PERCENT = 200
 #: Bytes of DBInstanceClassMemory per connection in AWS's default formula.
 BYTES_PER_CONNECTION = 9_531_392
 #: Aurora PostgreSQL's ceiling for the default formula.
@@ -77,10 +81,18 @@ def estimate_max_connections(
     return min(int(memory * USABLE_MEMORY_SHARE // BYTES_PER_CONNECTION), MAX_CONNECTIONS_CEILING)
 
 
-def required_connections(*, max_tasks: int, pool_size: int, max_overflow: int, reserve: int) -> int:
-    """Connections the service can open at its largest (every task's pool full) plus a reserve for
-    operators, migrations and secret rotation."""
-    return max_tasks * (pool_size + max_overflow) + reserve
+def peak_tasks(max_tasks: int, max_healthy_percent: int = DEPLOY_MAX_PERCENT) -> int:
+    """Tasks running at once at the worst moment: scaled out to ``max_tasks`` while a deployment starts the
+    new tasks beside the old ones (``MaximumPercent``, 200 % by default)."""
+    return math.ceil(max_tasks * max_healthy_percent / 100)
+
+
+def required_connections(
+    *, max_tasks: int, pool_size: int, max_overflow: int, reserve: int, max_healthy_percent: int = DEPLOY_MAX_PERCENT
+) -> int:
+    """Connections the service can open at its largest (every task's pool full, during a deployment at full
+    scale) plus a reserve for operators, the migration task and secret rotation."""
+    return peak_tasks(max_tasks, max_healthy_percent) * (pool_size + max_overflow) + reserve
 
 
 def check_connection_budget(
@@ -92,14 +104,19 @@ def check_connection_budget(
     max_connections: int,
     database: str,
     field: str = "max_count",
+    max_healthy_percent: int = DEPLOY_MAX_PERCENT,
 ) -> None:
     """Raise :class:`PropsError` (one line, both numbers, the fixes) when the pools cannot fit."""
-    needed = required_connections(max_tasks=max_tasks, pool_size=pool_size, max_overflow=max_overflow, reserve=reserve)
+    peak = peak_tasks(max_tasks, max_healthy_percent)
+    needed = required_connections(
+        max_tasks=max_tasks, pool_size=pool_size, max_overflow=max_overflow, reserve=reserve,
+        max_healthy_percent=max_healthy_percent,
+    )
     if needed > max_connections:
         raise PropsError(
             field,
             max_tasks,
-            f"{max_tasks} tasks x (pool {pool_size} + overflow {max_overflow}) + reserve {reserve} = {needed} "
-            f"connections exceeds max_connections {max_connections} of {database}; use fewer tasks, a smaller "
-            f"pool, or a larger database",
+            f"{max_tasks} tasks ({peak} while a deployment runs at {max_healthy_percent} %) x (pool {pool_size} + "
+            f"overflow {max_overflow}) + reserve {reserve} = {needed} connections exceeds max_connections "
+            f"{max_connections} of {database}; use fewer tasks, a smaller pool, or a larger database",
         )

@@ -26,6 +26,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import database_defaults as defaults
@@ -79,7 +80,8 @@ class AuroraPostgresDatabaseProps:
     :param database_name: Default ``farmer_crm``.
     :param instance_class: provisioned writer/reader class such as ``r6g.large``. Default none: Serverless v2.
     :param reader_count: provisioned readers, each in a different AZ from the writer. Default 0.
-    :param serverless_min_capacity / serverless_max_capacity: ACUs when no instance class. Default 0.5 / 2.
+    :param serverless_min_capacity / serverless_max_capacity: ACUs when no instance class. Default 0.5 / 4
+        (4 ACU leave room for the default 4 tasks x 2 during a deployment, see connection_budget).
     :param availability_zones: AZs to place writer and readers in, in order. Default: the VPC's.
     :param backup_retention_days: Default 14. ``backup_window``: default ``02:00-02:30`` UTC.
     :param maintenance_window: Default ``sun:03:00-sun:03:30`` UTC.
@@ -100,7 +102,7 @@ class AuroraPostgresDatabaseProps:
     instance_class: Optional[str] = None
     reader_count: int = 0
     serverless_min_capacity: float = 0.5
-    serverless_max_capacity: float = 2
+    serverless_max_capacity: float = 4
     availability_zones: Optional[Sequence[str]] = None
     backup_retention_days: int = defaults.BACKUP_RETENTION_DAYS
     backup_window: str = defaults.BACKUP_WINDOW
@@ -305,6 +307,7 @@ class AuroraPostgresDatabase(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
         )
         self._pin_rotation_ingress_port()
+        self._rotate_in_low_traffic_window(props.rotation_days)
         self.backup_plan = self._backup_plan(props)
 
     def _pin_rotation_ingress_port(self) -> None:
@@ -315,6 +318,17 @@ class AuroraPostgresDatabase(Construct):
             if isinstance(child, ec2.CfnSecurityGroupIngress) and Token.is_unresolved(child.from_port):
                 child.from_port = defaults.PORT
                 child.to_port = defaults.PORT
+
+    def _rotate_in_low_traffic_window(self, days: int) -> None:
+        """Rotate every ``days`` days inside the seed's low-traffic window (02:00-04:00 UTC) instead of at a
+        random time of day: the service is redeployed onto the new password right after (rotation_redeploy)."""
+        low, high = (_minutes(t) for t in defaults.LOW_TRAFFIC_WINDOW)
+        for child in self.node.find_all():
+            if isinstance(child, secretsmanager.CfnRotationSchedule):
+                child.rotation_rules = secretsmanager.CfnRotationSchedule.RotationRulesProperty(
+                    schedule_expression=f"cron(0 {low // 60} 1/{days} * ? *)",
+                    duration=f"{(high - low) // 60}h",
+                )
 
     def _backup_plan(self, props: AuroraPostgresDatabaseProps) -> backup.BackupPlan:
         """Daily AWS Backup recovery points in the seed's low-traffic window, kept beyond the point-in-time
@@ -330,6 +344,7 @@ class AuroraPostgresDatabase(Construct):
         plan = backup.BackupPlan(
             self,
             "BackupPlan",
+            backup_plan_name=f"{props.cluster_identifier}-daily",  # plan names are unique per account and region
             backup_vault=vault,
             backup_plan_rules=[
                 backup.BackupPlanRule(

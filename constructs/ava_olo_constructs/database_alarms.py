@@ -23,12 +23,15 @@ MINUTE = Duration.minutes(1)
 @dataclass(frozen=True)
 class DatabaseAlarmsProps:
     """:param cluster: the Aurora cluster. :param max_connections: its writer's ``max_connections`` (estimate).
-    :param memory_bytes: memory of the writer (instance class, or Serverless v2 maximum). :param name: names."""
+    :param memory_bytes: memory of the writer (instance class, or Serverless v2 maximum). :param name: names.
+    :param local_storage_alarm: alarm on FreeLocalStorage. Default True; off for Serverless v2, whose local
+        storage grows and shrinks with its capacity, so a fixed threshold would sit in ALARM at low capacity."""
 
     cluster: rds.IDatabaseCluster
     max_connections: int
     memory_bytes: int
     name: Callable[[str], str]
+    local_storage_alarm: bool = True
 
 
 class DatabaseAlarms(Construct):
@@ -71,7 +74,7 @@ class DatabaseAlarms(Construct):
             threshold=near_limit,
             **sustained,
         )
-        self.local_storage = threshold_alarm(
+        self.local_storage = None if not props.local_storage_alarm else threshold_alarm(
             self,
             "LocalStorage",
             name=props.name("db-low-local-storage"),
@@ -81,4 +84,4 @@ class DatabaseAlarms(Construct):
             below=True,
             **sustained,
         )
-        self.all = [self.cpu, self.freeable_memory, self.connections, self.local_storage]
+        self.all = [a for a in (self.cpu, self.freeable_memory, self.connections, self.local_storage) if a is not None]

@@ -3,9 +3,10 @@
 Shipped as inline code (CloudFormation ``ZipFile``), which is why ``cfnresponse`` is importable there. A Fernet
 key is 32 random bytes, url-safe base64: 44 characters ending in ``=``. Secrets Manager's own generator cannot
 produce that shape, so this function does, and the key never leaves the function except into the secret.
-Only Create writes, and only over the placeholder CloudFormation generated; Update and Delete never touch the
-secret. So no redeploy can re-key farmer data, and a value an operator wrote during a key rotation (for
-example ``NEW,OLD`` for MultiFernet, README) is never overwritten.
+Only Create writes, and only over the placeholder CloudFormation generated. An Update writes only when the
+secret itself was replaced (a new ``SecretArn``, whose fresh placeholder would otherwise reach the containers);
+otherwise Update and Delete never touch the secret. So no redeploy can re-key farmer data, and a value an
+operator wrote during a key rotation (for example ``NEW,OLD`` for MultiFernet, README) is never overwritten.
 """
 
 import base64
@@ -42,7 +43,8 @@ def handler(event, context):
 
     secret_id = event.get("ResourceProperties", {}).get("SecretArn", "missing-SecretArn")
     try:
-        if event["RequestType"] == "Create":
+        previous = event.get("OldResourceProperties", {}).get("SecretArn")
+        if event["RequestType"] == "Create" or (event["RequestType"] == "Update" and previous != secret_id):
             ensure_fernet_key(boto3.client("secretsmanager"), secret_id)
         cfnresponse.send(event, context, cfnresponse.SUCCESS, {}, physicalResourceId=secret_id)
     except Exception as error:  # report, never hang the stack for an hour

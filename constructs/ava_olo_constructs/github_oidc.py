@@ -1,13 +1,27 @@
-"""GitHub Actions -> AWS without long-lived keys: an OIDC provider and two roles.
+"""GitHub Actions -> AWS without long-lived keys: an OIDC provider and up to three roles.
 
-* ``ava-olo-github-readonly``: pull requests of the configured repositories. It may only assume the CDK
+Two kinds of repository, kept apart because their workflows deserve different power:
+
+* *infrastructure* repositories (``repositories``, e.g. this CDK project) deploy;
+* *application* repositories (``image_push_repositories``, e.g. the service's code) only publish images.
+
+The roles:
+
+* ``ava-olo-github-readonly``: pull requests of the infrastructure repositories. It may only assume the CDK
   bootstrap *lookup* role, which has read-only access (``cdk diff --no-change-set`` and lookups).
 * ``ava-olo-github-deploy``: only the ``main`` branch, ``v*`` release tags and the configured GitHub
-  deployment environments of those repositories (seed "Git Workflow": releases are tags). It may assume the
-  CDK bootstrap roles (deploy, file and image publishing, lookup) and push to the service's ECR repository,
-  and nothing else.
+  deployment environments of the infrastructure repositories (seed "Git Workflow": releases are tags). It may
+  assume the CDK bootstrap roles (deploy, file and image publishing, lookup), which makes it effectively an
+  administrator of the account, so no application repository is trusted by it. It has no ECR permissions of
+  its own: a deploy only *references* an image already in ECR (``-c version=<tag>``), and CDK's own asset
+  images, should a stack ever have any, are published through the bootstrap image-publishing role.
+* ``ava-olo-github-image-push``: only the ``main`` branch and ``v*`` release tags of the application
+  repositories. It may pull from and push to the service's ECR repository (plus ``ecr:GetAuthorizationToken``
+  for ``docker login``) and nothing else: no ``sts:AssumeRole``, no CloudFormation. A compromised
+  application workflow can at worst push a new (immutable) tag, which a deploy of the infrastructure
+  repository still has to choose. Not created when there is no application repository.
 
-Both trust only tokens issued for ``sts.amazonaws.com``. Sessions last at most one hour.
+All trust only tokens issued for ``sts.amazonaws.com``. Sessions last at most one hour.
 """
 
 from __future__ import annotations
@@ -29,39 +43,59 @@ GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
 #: CDK's default bootstrap qualifier (``cdk bootstrap --qualifier``).
 CDK_QUALIFIER = "hnb659fds"
+#: A GitHub repository as ``owner/name``.
+GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
 class GitHubDeploymentRolesProps:
-    """:param repositories: ``owner/name`` of every repository that deploys or pushes images.
-    :param image_repository: the ECR repository the deploy role may push to.
+    """:param repositories: ``owner/name`` of the infrastructure repositories: their pull requests get the
+        read-only role, their ``deploy_refs`` and ``deploy_environments`` the deploy role.
+    :param image_repository: the ECR repository the image-push role may pull from and push to.
+    :param image_push_repositories: ``owner/name`` of the application repositories whose ``image_push_refs``
+        may only push images to ``image_repository``. Default none (and then no image-push role).
     :param deploy_refs: git refs allowed to deploy. Default ``refs/heads/main`` and ``refs/tags/v*``.
     :param deploy_environments: GitHub deployment environments allowed to deploy. Default staging, production.
+    :param image_push_refs: git refs allowed to push images. Default ``refs/heads/main`` and ``refs/tags/v*``.
     :param provider_arn: an existing GitHub OIDC provider of the account (one per account). Default: create it.
     :param cdk_qualifier: the CDK bootstrap qualifier. Default ``hnb659fds``.
-    :param readonly_role_name / deploy_role_name: Default ``ava-olo-github-readonly`` / ``ava-olo-github-deploy``.
-    :param stack_name_prefix: stacks whose deployed templates both roles may read (``ava-olo guard``).
-        Default ``ava-olo-``."""
+    :param readonly_role_name / deploy_role_name / image_push_role_name: Default ``ava-olo-github-readonly`` /
+        ``ava-olo-github-deploy`` / ``ava-olo-github-image-push``.
+    :param stack_name_prefix: stacks whose deployed templates the read-only and deploy roles may read
+        (``ava-olo guard``). Default ``ava-olo-``."""
 
     repositories: Sequence[str]
     image_repository: ecr.IRepository
+    image_push_repositories: Sequence[str] = ()
     deploy_refs: Sequence[str] = ("refs/heads/main", "refs/tags/v*")
     deploy_environments: Sequence[str] = ("staging", "production")
+    image_push_refs: Sequence[str] = ("refs/heads/main", "refs/tags/v*")
     provider_arn: Optional[str] = None
     cdk_qualifier: str = CDK_QUALIFIER
     readonly_role_name: str = "ava-olo-github-readonly"
     deploy_role_name: str = "ava-olo-github-deploy"
+    image_push_role_name: str = "ava-olo-github-image-push"
     stack_name_prefix: str = "ava-olo-"
 
     def validate(self) -> None:
-        if not self.repositories:
-            raise PropsError("repositories", list(self.repositories), "at least one GitHub repository owner/name")
+        if isinstance(self.repositories, str) or not self.repositories:
+            raise PropsError("repositories", self.repositories, "at least one GitHub repository owner/name")
         for repository in self.repositories:
-            if not isinstance(repository, str) or not re.fullmatch(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+", repository):
+            if not isinstance(repository, str) or not GITHUB_REPOSITORY.fullmatch(repository):
                 raise PropsError("repositories", repository, "GitHub repositories as owner/name")
-        for ref in self.deploy_refs:
-            if not isinstance(ref, str) or not re.fullmatch(r"refs/(heads|tags)/[A-Za-z0-9._/*-]+", ref):
-                raise PropsError("deploy_refs", ref, "git refs such as refs/heads/main or refs/tags/v*")
+        if isinstance(self.image_push_repositories, str):
+            raise PropsError(
+                "image_push_repositories", self.image_push_repositories, "a list of GitHub repositories owner/name (may be empty)"
+            )
+        for repository in self.image_push_repositories:
+            if not isinstance(repository, str) or not GITHUB_REPOSITORY.fullmatch(repository):
+                raise PropsError("image_push_repositories", repository, "GitHub repositories as owner/name")
+        if isinstance(self.image_push_refs, str) or not self.image_push_refs:
+            raise PropsError("image_push_refs", self.image_push_refs, "at least one git ref such as refs/tags/v*")
+        for field_name, refs in (("deploy_refs", self.deploy_refs), ("image_push_refs", self.image_push_refs)):
+            for ref in refs:
+                if not isinstance(ref, str) or not re.fullmatch(r"refs/(heads|tags)/[A-Za-z0-9._/*-]+", ref):
+                    raise PropsError(field_name, ref, "git refs such as refs/heads/main or refs/tags/v*")
         for environment in self.deploy_environments:
             if not isinstance(environment, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", environment):
                 raise PropsError("deploy_environments", environment, "GitHub environment names")
@@ -70,7 +104,8 @@ class GitHubDeploymentRolesProps:
 
 
 class GitHubDeploymentRoles(Construct):
-    """Attributes: ``provider_arn``, ``readonly_role``, ``deploy_role``."""
+    """Attributes: ``provider_arn``, ``readonly_role``, ``deploy_role``, ``image_push_role`` (``None`` without
+    ``image_push_repositories``)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: GitHubDeploymentRolesProps) -> None:
         super().__init__(scope, construct_id)
@@ -114,14 +149,27 @@ class GitHubDeploymentRoles(Construct):
             self,
             "DeployRole",
             role_name=props.deploy_role_name,
-            description="GitHub releases: cdk deploy through the CDK bootstrap roles, image pushes to ECR",
+            description="GitHub releases of the infrastructure repositories: cdk deploy through the CDK bootstrap roles",
             assumed_by=principal(deploy_subjects),
             max_session_duration=Duration.hours(1),
         )
         bootstrap = [self._bootstrap_role(props, kind) for kind in ("deploy", "file-publishing", "image-publishing", "lookup")]
         self.deploy_role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=bootstrap))
         self.deploy_role.add_to_policy(read_templates)
-        props.image_repository.grant_pull_push(self.deploy_role)
+
+        self.image_push_role: Optional[iam.Role] = None
+        image_push_repositories = list(props.image_push_repositories)
+        if image_push_repositories:
+            self.image_push_role = iam.Role(
+                self,
+                "ImagePushRole",
+                role_name=props.image_push_role_name,
+                description="GitHub application repositories: pull from and push to the service's ECR repository only",
+                assumed_by=principal([f"repo:{r}:ref:{ref}" for r in image_push_repositories for ref in props.image_push_refs]),
+                max_session_duration=Duration.hours(1),
+            )
+            # Pull/push actions on this one repository, plus ecr:GetAuthorizationToken (docker login).
+            props.image_repository.grant_pull_push(self.image_push_role)
         self._acknowledge_inherent_findings(props)
 
     @staticmethod
@@ -157,9 +205,17 @@ class GitHubDeploymentRoles(Construct):
                 "The role's only policy names exactly what this GitHub role may do; a managed policy would add a "
                 "reusable, attachable object without narrowing anything.",
             )
-        acknowledge(
-            self.deploy_role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken has no resource-level permissions, so IAM requires Resource '*'; pushes "
-            "themselves are limited to the service's repository.",
-        )
+        if self.image_push_role is not None:
+            acknowledge(
+                self.image_push_role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "The only '*' is ecr:GetAuthorizationToken, which has no resource-level permissions, so IAM requires "
+                "Resource '*'; the token alone grants nothing, and every pull and push action is limited to the "
+                "service's repository.",
+            )
+            acknowledge(
+                self.image_push_role,
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+                "The role's only policy is the ECR pull/push grant on the service's repository; a managed policy "
+                "would add a reusable, attachable object without narrowing anything.",
+            )

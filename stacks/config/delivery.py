@@ -16,20 +16,34 @@ from typing import Any, Mapping, Optional
 from ava_olo_constructs.github_oidc import CDK_QUALIFIER, GitHubDeploymentRolesProps
 from ava_olo_constructs.image_repository import KEEP_RELEASE_IMAGES, UNTAGGED_EXPIRY_DAYS, ImageRepositoryProps
 from ava_olo_constructs.tags import check_tags
+from ava_olo_constructs.validation import PropsError
 
 from .loader import FROM_CLI, _account, _Checker, _region
 
 DELIVERY_DIR = Path(__file__).resolve().parents[2] / "delivery"
 
+#: GitHubDeploymentRolesProps fields -> the delivery setting that sets them, so that errors name the setting.
+_GITHUB_SETTINGS = {
+    "repositories": "github_repositories",
+    "image_push_repositories": "github_image_repositories",
+    "deploy_environments": "deploy_environments",
+    "cdk_qualifier": "cdk_qualifier",
+}
+
 
 @dataclass(frozen=True)
 class DeliveryConfig:
-    """:param github_repositories: ``owner/name`` of the repositories whose workflows deploy or push images.
+    """:param github_repositories: ``owner/name`` of the infrastructure repositories, whose workflows deploy
+        (role ``ava-olo-github-deploy``, effectively an administrator) and diff pull requests. At least one.
+    :param github_image_repositories: ``owner/name`` of the application repositories, whose ``main`` and ``v*``
+        workflows may only pull from and push to the ECR repository (role ``ava-olo-github-image-push``). May be
+        empty (then that role is not created). Never give an application repository the deploy role.
     :param github_oidc_provider_arn: the account's existing GitHub OIDC provider, if another stack owns it."""
 
     name: str
     region: str
     github_repositories: tuple[str, ...]
+    github_image_repositories: tuple[str, ...] = ()
     account: Optional[str] = None
     project: str = "ava-olo"
     repository_name: str = "ava-olo-monitoring-dashboards"
@@ -74,7 +88,7 @@ def parse_delivery(name: str, raw: Mapping[str, Any], *, environ: Mapping[str, s
     values["name"] = name
     values["region"] = _region(errors, raw["region"], environ)
     values["account"] = _account(errors, raw.get("account", FROM_CLI), environ)
-    for key in ("github_repositories", "deploy_environments"):
+    for key in ("github_repositories", "github_image_repositories", "deploy_environments"):
         if key in raw:
             if not isinstance(raw[key], list):
                 errors.fail(key, raw[key], "a list")
@@ -95,13 +109,14 @@ def parse_delivery(name: str, raw: Mapping[str, Any], *, environ: Mapping[str, s
             untagged_expiry_days=config.untagged_expiry_days,
         ).validate
     )
-    errors.run(
+    try:
         GitHubDeploymentRolesProps(
             repositories=config.github_repositories,
             image_repository=None,  # type: ignore[arg-type]  # not needed to validate
+            image_push_repositories=config.github_image_repositories,
             deploy_environments=config.deploy_environments,
             cdk_qualifier=config.cdk_qualifier,
-        ).validate,
-        prefix="github_",
-    )
+        ).validate()
+    except PropsError as error:
+        errors.fail(_GITHUB_SETTINGS.get(error.field, f"github_{error.field}"), error.value, error.allowed)
     return config

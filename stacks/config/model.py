@@ -43,7 +43,7 @@ class DatabaseConfig:
     instance_class: Optional[str] = None
     reader_count: int = 0
     serverless_min_capacity: float = 0.5
-    serverless_max_capacity: float = 2
+    serverless_max_capacity: float = 4
     backup_retention_days: int = database_defaults.BACKUP_RETENTION_DAYS
     backup_window: str = database_defaults.BACKUP_WINDOW
     maintenance_window: str = database_defaults.MAINTENANCE_WINDOW

@@ -55,7 +55,7 @@ def test_minimal_config_gets_the_default_database() -> None:
     config = parse()
     assert config.database == DatabaseConfig()
     assert config.database.instance_class is None
-    assert config.database.serverless_max_capacity == 2
+    assert config.database.serverless_max_capacity == 4
     assert config.encryption_key_secret_arn is None
     assert config.secure_parameters == {}
     assert config.secure_parameters_kms_key_arn is None
@@ -82,44 +82,46 @@ def test_issue_acceptance_ten_tasks_do_not_fit_a_t4g_medium() -> None:
     )
     message = str(error)
     assert error.value == 10
-    assert "510" in message and "405" in message
+    assert "1010" in message and "405" in message
     assert "db.t4g.medium" in message
     assert len(message.splitlines()) == 1
 
 
-def test_issue_acceptance_same_tasks_fit_serverless_at_4_acu() -> None:
-    config = parse(max_count=10, min_count=1, desired_count=2, database={"serverless_max_capacity": 4})
+def test_issue_acceptance_same_tasks_fit_serverless_at_16_acu() -> None:
+    # 20 x 50 + 10 = 1010 <= 3244 (16 ACU)
+    config = parse(max_count=10, min_count=1, desired_count=2, database={"serverless_max_capacity": 16})
     assert config.max_count == 10
-    assert config.database.serverless_max_capacity == 4
+    assert config.database.serverless_max_capacity == 16
 
 
 def test_seed_default_counts_fit_serverless_at_4_acu() -> None:
-    """The default max_count (4) with the seed's pool: 4 x 50 + 10 = 210 <= 811."""
+    """The default max_count (4) with the seed's pool, doubled during a deploy: 8 x 50 + 10 = 410 <= 811."""
     config = parse(database={"serverless_max_capacity": 4})
-    assert config.max_count * (config.db_pool_size + config.db_max_overflow) + config.database.connection_reserve == 210
+    assert 2 * config.max_count * (config.db_pool_size + config.db_max_overflow) + config.database.connection_reserve == 410
 
 
 def test_budget_uses_the_configured_pool_and_reserve() -> None:
-    # 7 x (20 + 30) + 55 = 405: exactly a t4g.medium.
-    parse(max_count=7, desired_count=1, database={"instance_class": "t4g.medium", "connection_reserve": 55})
+    # 2 x 4 x (20 + 30) + 5 = 405: exactly a t4g.medium (4 tasks, 8 during a deployment).
+    parse(max_count=4, desired_count=1, database={"instance_class": "t4g.medium", "connection_reserve": 5})
     error = rejected(
-        "max_count", max_count=7, desired_count=1, database={"instance_class": "t4g.medium", "connection_reserve": 56}
+        "max_count", max_count=4, desired_count=1, database={"instance_class": "t4g.medium", "connection_reserve": 6}
     )
     assert "406" in str(error) and "405" in str(error)
     error = rejected(
-        "max_count", max_count=7, desired_count=1, db_pool_size=21, database={"instance_class": "t4g.medium", "connection_reserve": 55}
+        "max_count", max_count=4, desired_count=1, db_pool_size=21, database={"instance_class": "t4g.medium", "connection_reserve": 5}
     )
-    assert "412" in str(error)
+    assert "413" in str(error)
 
 
 def test_smaller_pool_makes_it_fit() -> None:
-    parse(max_count=10, desired_count=2, db_pool_size=10, db_max_overflow=10, database={"instance_class": "t4g.medium"})
+    # 20 x (5 + 10) + 10 = 310 <= 405
+    parse(max_count=10, desired_count=2, db_pool_size=5, db_max_overflow=10, database={"instance_class": "t4g.medium"})
 
 
 def test_default_serverless_maximum_is_used_for_the_budget() -> None:
-    # No database object: Serverless v2 at 2 ACU = 405 connections; 8 x 50 + 10 = 410 does not fit.
-    error = rejected("max_count", max_count=8)
-    assert "410" in str(error) and "405" in str(error) and "Serverless v2 at 2 ACU" in str(error)
+    # No database object: Serverless v2 at 4 ACU = 811 connections; 2 x 9 x 50 + 10 = 910 does not fit.
+    error = rejected("max_count", max_count=9)
+    assert "910" in str(error) and "811" in str(error) and "Serverless v2 at 4 ACU" in str(error)
 
 
 # --------------------------------------------------------------------------------------------- database keys and types

@@ -10,6 +10,7 @@ from ava_olo_constructs.connection_budget import (
     check_connection_budget,
     estimate_max_connections,
     instance_memory_gib,
+    peak_tasks,
     required_connections,
 )
 from ava_olo_constructs.validation import PropsError
@@ -91,9 +92,12 @@ def test_arguments_are_keyword_only() -> None:
 # --------------------------------------------------------------------------------------------- budget
 
 
-def test_required_connections_is_tasks_times_pool_plus_reserve() -> None:
-    assert required_connections(max_tasks=10, reserve=10, **POOL) == 510
-    assert required_connections(max_tasks=1, pool_size=1, max_overflow=0, reserve=0) == 1
+def test_required_connections_counts_the_deploy_surge_times_pool_plus_reserve() -> None:
+    # 10 tasks scaled out, 20 while a deployment runs the new beside the old (200 %): 20 x 50 + 10.
+    assert required_connections(max_tasks=10, reserve=10, **POOL) == 1010
+    assert required_connections(max_tasks=10, reserve=10, max_healthy_percent=100, **POOL) == 510
+    assert required_connections(max_tasks=1, pool_size=1, max_overflow=0, reserve=0) == 2
+    assert peak_tasks(3) == 6 and peak_tasks(3, 150) == 5
 
 
 def test_ten_seed_sized_tasks_do_not_fit_a_t4g_medium() -> None:
@@ -104,7 +108,7 @@ def test_ten_seed_sized_tasks_do_not_fit_a_t4g_medium() -> None:
     error = caught.value
     message = str(error)
     assert "\n" not in message and "\r" not in message
-    assert "510" in message and "405" in message
+    assert "1010" in message and "405" in message and "20 while a deployment runs at 200 %" in message
     assert "db.t4g.medium" in message
     assert "fewer tasks" in message and "smaller pool" in message and "larger database" in message
     assert error.field == "max_count"
@@ -121,14 +125,14 @@ def test_budget_field_can_be_renamed() -> None:
 
 
 def test_exactly_at_the_limit_passes() -> None:
-    assert check_connection_budget(max_tasks=10, reserve=10, max_connections=510, database="x", **POOL) is None
-    # 7 x 50 + 55 = 405: a t4g.medium filled to the last connection.
-    check_connection_budget(max_tasks=7, reserve=55, max_connections=405, database="db.t4g.medium", **POOL)
+    assert check_connection_budget(max_tasks=10, reserve=10, max_connections=1010, database="x", **POOL) is None
+    # 2 x 7 x 50 + 5 = 705; 4 tasks: 8 x 50 + 5 = 405, a t4g.medium filled to the last connection.
+    check_connection_budget(max_tasks=4, reserve=5, max_connections=405, database="db.t4g.medium", **POOL)
 
 
 def test_one_connection_over_the_limit_fails() -> None:
-    with pytest.raises(PropsError, match="511"):
-        check_connection_budget(max_tasks=10, reserve=11, max_connections=510, database="x", **POOL)
+    with pytest.raises(PropsError, match="1011"):
+        check_connection_budget(max_tasks=10, reserve=11, max_connections=1010, database="x", **POOL)
 
 
 def test_seed_defaults_fit_serverless_at_4_acu() -> None:

@@ -275,7 +275,7 @@ def test_max_connections_and_description_for_serverless() -> None:
     p = props(serverless_max_capacity=4)
     assert p.max_connections == 811
     assert p.description == "Serverless v2 at 4 ACU"
-    assert props().max_connections == 405  # default maximum: 2 ACU
+    assert props().max_connections == 811  # default maximum: 4 ACU
 
 
 def test_instance_class_wins_over_serverless_capacity_for_derived_values() -> None:

@@ -266,7 +266,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch):
 
 
 def _event(request_type: str) -> dict[str, Any]:
-    return {
+    event = {
         "RequestType": request_type,
         "ServiceToken": "arn:aws:lambda:eu-central-1:123456789012:function:generator",
         "ResponseURL": "https://cloudformation-custom-resource-response.example/",
@@ -276,6 +276,9 @@ def _event(request_type: str) -> dict[str, Any]:
         "ResourceType": "Custom::FernetKey",
         "ResourceProperties": {"ServiceToken": "arn:aws:lambda:...", "SecretArn": SECRET_ARN},
     }
+    if request_type in ("Update", "Delete"):  # CloudFormation sends the previous properties with these
+        event["OldResourceProperties"] = {"ServiceToken": "arn:aws:lambda:...", "SecretArn": SECRET_ARN}
+    return event
 
 
 CONTEXT = types.SimpleNamespace(log_stream_name="log-stream", aws_request_id="request-1")
@@ -312,7 +315,7 @@ def test_create_over_an_existing_key_keeps_it(cfnresponse, stubbed) -> None:
 
 @pytest.mark.parametrize("request_type", ["Update", "Delete"])
 def test_update_and_delete_make_no_api_call_and_report_success(cfnresponse, stubbed, request_type: str) -> None:
-    """Only Create writes: no redeploy may re-key farmer data or overwrite an operator's rotation value."""
+    """Same secret: no redeploy may re-key farmer data or overwrite an operator's rotation value."""
     # Nothing queued: any Secrets Manager call would fail the Stubber and turn into FAILED.
     handler(_event(request_type), CONTEXT)
 
@@ -320,6 +323,24 @@ def test_update_and_delete_make_no_api_call_and_report_success(cfnresponse, stub
     assert call["status"] == "SUCCESS", call["reason"]
     assert call["physical_resource_id"] == SECRET_ARN
     assert stubbed.requested == [], f"{request_type} must not even create a client"
+
+
+def test_update_to_a_replaced_secret_fills_its_placeholder(cfnresponse, stubbed) -> None:
+    """A replaced secret (new ARN) holds a fresh placeholder that would reach the containers: write a key."""
+    new_arn = SECRET_ARN.replace("encryption-key", "encryption-key-v2")
+    matcher = _RecordingFernetKey()
+    stubbed.add_response("get_secret_value", _get_response(PLACEHOLDER), {"SecretId": new_arn})
+    stubbed.add_response(
+        "put_secret_value", {"ARN": new_arn, "Name": "x", "VersionId": "v" * 32}, {"SecretId": new_arn, "SecretString": matcher}
+    )
+    event = _event("Update")
+    event["ResourceProperties"]["SecretArn"] = new_arn
+
+    handler(event, CONTEXT)
+
+    assert cfnresponse.only_call["status"] == "SUCCESS"
+    stubbed.assert_no_pending_responses()
+    assert sum(is_fernet_key(value) for value in matcher.seen) == 1
 
 
 def test_access_denied_reports_failed_with_a_reason_and_does_not_raise(cfnresponse, stubbed) -> None:

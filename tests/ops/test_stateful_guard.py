@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,6 @@ from ava_olo_ops.stateful_guard import (
     format_violation,
 )
 from stacks.composition import build_environment, create_app
-from stacks.config import load_environment
 
 # ----------------------------------------------------------------------------------------------------------------
 # Hand-made templates
@@ -354,10 +354,20 @@ def _synthesize(outdir: Path, config) -> tuple[dict[str, dict[str, Any]], Any]:
 
 
 @pytest.fixture(scope="module")
-def staging(tmp_path_factory):
-    config = load_environment("staging", environ={})
-    templates, built = _synthesize(tmp_path_factory.mktemp("staging"), config)
-    return config, templates, built
+def staging(project, tmp_path_factory):
+    """Staging from the session's single synthesis (no second one): its templates, and a cloud assembly cut
+    down to staging's three stacks (the session's holds every environment)."""
+    env = project.environments["staging"]
+    ids = {name: getattr(env.stacks, name).artifact_id for name in STACKS}
+    templates = {name: env.templates[artifact_id] for name, artifact_id in ids.items()}
+    outdir = tmp_path_factory.mktemp("staging-assembly")
+    manifest = json.loads((project.outdir / "manifest.json").read_text())
+    manifest["artifacts"] = {k: v for k, v in manifest["artifacts"].items() if k in ids.values()}
+    for artifact in manifest["artifacts"].values():
+        name = artifact["properties"]["templateFile"]
+        (outdir / name).write_text((project.outdir / name).read_text())
+    (outdir / "manifest.json").write_text(json.dumps(manifest))
+    return env.config, templates, SimpleNamespace(outdir=outdir, **{name: getattr(env.stacks, name) for name in STACKS})
 
 
 @pytest.fixture(scope="module")
@@ -539,7 +549,7 @@ def _deployed_with_old_cluster_id(data: dict[str, Any]) -> tuple[dict[str, Any],
 
 def test_cdk_out_identical_renamed_and_new_stacks(staging, monkeypatch, capsys):
     _, templates, built = staging
-    cdk_out = Path(built.network.node.root.outdir)
+    cdk_out = built.outdir
     artifacts, _ = stateful_guard.read_cloud_assembly(cdk_out)
     by_id = {a.artifact_id: a for a in artifacts}
     network, data, service = (by_id[getattr(built, n).artifact_id] for n in STACKS)
@@ -581,7 +591,7 @@ def test_cdk_out_identical_renamed_and_new_stacks(staging, monkeypatch, capsys):
 
 
 def test_cdk_out_yaml_deployed_template_is_reported_as_unsupported(staging, monkeypatch, capsys):
-    cdk_out = Path(staging[2].network.node.root.outdir)
+    cdk_out = staging[2].outdir
     artifacts, _ = stateful_guard.read_cloud_assembly(cdk_out)
     client, stubber = _stubbed_client()
     for artifact in artifacts:
@@ -600,7 +610,7 @@ def test_cdk_out_without_credentials_is_one_line_of_guidance(staging, monkeypatc
             raise NoCredentialsError()
 
     monkeypatch.setattr(stateful_guard, "cloudformation_client", lambda region, profile: NoCredentials())
-    assert main(["guard", "--cdk-out", str(staging[2].network.node.root.outdir)]) == 2
+    assert main(["guard", "--cdk-out", str(staging[2].outdir)]) == 2
     line = assert_one_error_line(capsys)
     assert "no AWS credentials" in line and "--profile" in line
 

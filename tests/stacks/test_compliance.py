@@ -13,6 +13,8 @@ from ava_olo_constructs import PropsError, acknowledge, acknowledgements
 MONITORING_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 BACKUP_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
 NIST = "NIST.800.53.R5-"
+AWS_API_FUNCTION = "AWSb4cf1abd4e4f4bc699441af7ccd9ec37"
+LAMBDA_BASIC_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
 def expected_acknowledgements(env, purpose: str) -> set[tuple[str, str]]:
@@ -25,6 +27,7 @@ def expected_acknowledgements(env, purpose: str) -> set[tuple[str, str]]:
             ("Database/BackupPlan/Cluster", f"AwsSolutions-IAM4[Policy::{BACKUP_POLICY}]"),
             ("Database/Cluster", NIST + "RDSInBackupPlan"),
             ("Database/Cluster/MonitoringRole", f"AwsSolutions-IAM4[Policy::{MONITORING_POLICY}]"),
+            ("EncryptionKey/Generator", NIST + "LambdaConcurrency"),
             ("EncryptionKey/Generator", NIST + "LambdaDLQ"),
             ("EncryptionKey/Generator", NIST + "LambdaInsideVPC"),
             ("EncryptionKey/GeneratorRole", NIST + "IAMNoInlinePolicy"),
@@ -45,6 +48,12 @@ def expected_acknowledgements(env, purpose: str) -> set[tuple[str, str]]:
         ("WebService/Service/TaskDef/ExecutionRole", NIST + "IAMNoInlinePolicy"),
         ("Migration/TaskDef/ExecutionRole", "AwsSolutions-IAM5[Resource::*]"),
         ("Migration/TaskDef/ExecutionRole", NIST + "IAMNoInlinePolicy"),
+        # CDK's AwsApi target (RedeployOnSecretRotation) runs in a stack-level singleton function.
+        (f"{AWS_API_FUNCTION}/ServiceRole", f"AwsSolutions-IAM4[Policy::{LAMBDA_BASIC_POLICY}]"),
+        (f"{AWS_API_FUNCTION}/ServiceRole", NIST + "IAMNoInlinePolicy"),
+        (AWS_API_FUNCTION, NIST + "LambdaConcurrency"),
+        (AWS_API_FUNCTION, NIST + "LambdaDLQ"),
+        (AWS_API_FUNCTION, NIST + "LambdaInsideVPC"),
     }
     if config.https:
         expected.add(("WebService/LoadBalancer/PublicRedirectListener", NIST + "ELBv2ACMCertificateRequired"))
@@ -113,8 +122,10 @@ def test_delivery_acknowledgements_are_exactly_the_reviewed_ones(project):
     expected = {
         ("GitHub/ReadOnlyRole", f"AwsSolutions-IAM5[Resource::{bootstrap.format('lookup')}]"),
         ("GitHub/ReadOnlyRole", NIST + "IAMNoInlinePolicy"),
-        ("GitHub/DeployRole", "AwsSolutions-IAM5[Resource::*]"),
         ("GitHub/DeployRole", NIST + "IAMNoInlinePolicy"),
+        # ecr:GetAuthorizationToken: only the image-push role touches ECR (the deploy role no longer does).
+        ("GitHub/ImagePushRole", "AwsSolutions-IAM5[Resource::*]"),
+        ("GitHub/ImagePushRole", NIST + "IAMNoInlinePolicy"),
     } | {
         (f"GitHub/{role}", "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:*:<AWS::AccountId>:stack/ava-olo-*/*]")
         for role in ("ReadOnlyRole", "DeployRole")

@@ -171,10 +171,26 @@ def test_non_production_credentials_are_environment_qualified(project):
         data.has_resource_properties("AWS::SecretsManager::Secret", {"Name": f"ava-olo/{name}/database/credentials"})
 
 
-def test_credentials_rotate_automatically_at_least_every_30_days(each_environment):
+def test_credentials_rotate_at_least_every_30_days_inside_the_low_traffic_window(each_environment):
     data = each_environment.template(each_environment.stacks.data)
-    schedule = only(data.find_resources("AWS::SecretsManager::RotationSchedule"))["Properties"]
-    assert schedule["RotationRules"]["ScheduleExpression"] in {f"rate({d} days)" for d in range(1, 31)}
+    rules = only(data.find_resources("AWS::SecretsManager::RotationSchedule"))["Properties"]["RotationRules"]
+    days = each_environment.config.database.rotation_days
+    assert 1 <= days <= 30
+    assert rules == {"ScheduleExpression": f"cron(0 2 1/{days} * ? *)", "Duration": "2h"}  # 02:00-04:00 UTC
+
+
+def test_service_is_redeployed_onto_the_new_password_after_each_rotation(each_environment):
+    rule = only(each_environment.service.find_resources("AWS::Events::Rule"))["Properties"]
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.secretsmanager"] and pattern["detail"]["eventName"] == ["RotationSucceeded"]
+    (secret,) = pattern["detail"]["additionalEventData"]["SecretId"]
+    assert "SecretAttachment" in secret["Fn::GetStackOutput"]["OutputName"]
+    parts = rule["Targets"][0]["Input"]["Fn::Join"][1]  # JSON with the cluster and service names spliced in
+    text = "".join(p if isinstance(p, str) else "<ref>" for p in parts)
+    call = json.loads(text)
+    assert call["service"] == "ECS" and call["action"] == "updateService"
+    assert call["parameters"] == {"cluster": "<ref>", "service": "<ref>", "forceNewDeployment": True}
+    assert {"Ref": next(iter(each_environment.service.find_resources("AWS::ECS::Cluster")))} in parts
 
 
 def test_container_receives_db_settings_and_encryption_key_only_as_secrets(each_environment):
