@@ -2,7 +2,8 @@
 # One entry point for people and CI. Each command first sets up what it needs (idempotent, fast when done):
 #   ./dev.sh synth [ENV]   set up, then synthesize ENV (default: sandbox) into cdk.out/ - offline, no credentials
 #   ./dev.sh test          set up, then run the whole test suite
-#   ./dev.sh check         synthesize every environment and delivery config with the pinned cdk CLI, cfn-lint them
+#   ./dev.sh check         lint the workflows; synthesize every environment and delivery config with the pinned
+#                          cdk CLI (cdk-nag must pass) and cfn-lint the templates
 #   ./dev.sh setup         only set up: .venv/ (requirements-dev.txt, the library editable) and node_modules/
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -55,6 +56,7 @@ case "${1:-}" in
     ;;
   check)
     setup
+    node scripts/lint-workflows.cjs
     for env in $(environments); do
       out="cdk.out.check/$env"
       cdk synth --quiet -c env="$env" --output "$out"
@@ -70,7 +72,7 @@ case "${1:-}" in
     done
     ;;
   *)
-    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -104,7 +104,14 @@ def database_secrets(
 
 
 class ServiceStack(Stack):
-    """Attributes: ``names``, ``cluster``, ``web_service``, ``parameters``, ``observability``."""
+    """Attributes: ``names``, ``cluster``, ``web_service``, ``migration``, ``parameters``, ``observability``."""
+
+    def _decrypt_secrets(self, key_arns: list[str]) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            actions=["kms:Decrypt"],
+            resources=key_arns,
+            conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"}},
+        )
 
     def __init__(
         self,
@@ -185,15 +192,15 @@ class ServiceStack(Stack):
             service=self.web_service.service,
             log_encryption_key=self.log_key,
         )
-        # The secrets are encrypted with the data stack's KMS key. Secrets Manager decrypts on the caller's
-        # behalf, so the execution role needs kms:Decrypt on exactly that key, and only via Secrets Manager.
-        # (CDK drops this grant silently for a key referenced across stacks, hence explicit.)
+        # The secrets are encrypted with the data stack's KMS key (and an operator's ENCRYPTION_KEY secret
+        # possibly with a key of its own). Secrets Manager decrypts on the caller's behalf, so the execution
+        # role needs kms:Decrypt on exactly those keys, and only via Secrets Manager. (CDK drops this grant
+        # silently for a key referenced across stacks, hence explicit.)
+        self.secret_keys = [database.kms_key.key_arn]
+        if config.encryption_key_secret_kms_key_arn:
+            self.secret_keys.append(config.encryption_key_secret_kms_key_arn)
         self.web_service.task_definition.obtain_execution_role().add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt"],
-                resources=[database.kms_key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"}},
-            )
+            self._decrypt_secrets(self.secret_keys)
         )
 
         # Schema migrations run as a one-off task of the same image and secrets (``ava-olo migrate``), from
@@ -216,6 +223,11 @@ class ServiceStack(Stack):
                 memory_mib=config.memory,
             ),
         )
+
+        if config.encryption_key_secret_kms_key_arn:
+            self.migration.task_definition.obtain_execution_role().add_to_principal_policy(
+                self._decrypt_secrets([config.encryption_key_secret_kms_key_arn])
+            )
 
         self.observability = add_observability(
             self, config=config, names=names, web_service=self.web_service, database=database

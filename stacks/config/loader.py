@@ -217,6 +217,13 @@ def parse_environment(
         if not isinstance(arn, str) or not _SECRET_ARN.fullmatch(arn):
             errors.fail("encryption_key_secret_arn", arn, "a complete Secrets Manager ARN (ending in -XXXXXX)")
         values["encryption_key_secret_arn"] = arn
+    if "encryption_key_secret_kms_key_arn" in raw:
+        arn = raw["encryption_key_secret_kms_key_arn"]
+        if not isinstance(arn, str) or not _KMS_ARN.fullmatch(arn):
+            errors.fail("encryption_key_secret_kms_key_arn", arn, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+        if "encryption_key_secret_arn" not in raw:
+            errors.fail("encryption_key_secret_kms_key_arn", arn, "only together with encryption_key_secret_arn")
+        values["encryption_key_secret_kms_key_arn"] = arn
     secure = raw.get("secure_parameters", {})
     if not isinstance(secure, dict):
         errors.fail("secure_parameters", secure, 'an object {"ENV_VAR": "/ssm/parameter/name"}')

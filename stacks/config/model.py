@@ -103,7 +103,8 @@ class EnvironmentConfig:
     :param waf: see :class:`WafConfig`.
     :param database: see :class:`DatabaseConfig`.
     :param encryption_key_secret_arn: use an operator-created secret (full ARN) as ``ENCRYPTION_KEY`` instead of
-        generating one.
+        generating one; ``encryption_key_secret_kms_key_arn`` when that secret is encrypted with a customer-managed
+        key (the tasks may then decrypt with it, via Secrets Manager only).
     :param secure_parameters: ``{"ENV_VAR": "/ssm/name"}``: SecureString parameters (created by operators, as
         CloudFormation cannot) injected as ECS secrets; ``secure_parameters_kms_key_arn`` if they use a CMK.
     """
@@ -146,6 +147,7 @@ class EnvironmentConfig:
     waf: WafConfig = field(default_factory=WafConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     encryption_key_secret_arn: Optional[str] = None
+    encryption_key_secret_kms_key_arn: Optional[str] = None
     secure_parameters: Mapping[str, str] = field(default_factory=dict)
     secure_parameters_kms_key_arn: Optional[str] = None
     version: str = ""

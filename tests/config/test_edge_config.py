@@ -116,3 +116,12 @@ def test_shipped_production_is_production_tier_with_https_from_a_parameter():
     assert config.https.domain_name and config.https.certificate_arn_parameter.startswith("/ava-olo/production/")
     for name in ("sandbox", "dev", "staging"):
         assert load_environment(name, environ={}).tier == "non-production"
+
+
+def test_own_encryption_key_secret_may_name_its_kms_key():
+    secret = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:ava-olo/key-AbC123"
+    key = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    config = parse(encryption_key_secret_arn=secret, encryption_key_secret_kms_key_arn=key)
+    assert config.encryption_key_secret_kms_key_arn == key
+    rejected("encryption_key_secret_kms_key_arn", encryption_key_secret_kms_key_arn=key)  # without the secret
+    rejected("encryption_key_secret_kms_key_arn", encryption_key_secret_arn=secret, encryption_key_secret_kms_key_arn="alias/x")

@@ -15,6 +15,7 @@ from aws_cdk.assertions import Template
 from tests.conftest import service_container, service_execution_role_statements
 
 KEY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ava-olo/staging/fernet-AbC123"
+SECRET_KMS = "arn:aws:kms:us-east-1:123456789012:key/abcdabcd-1234-1234-1234-abcdabcdabcd"
 PARAMETER_KMS = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
@@ -25,6 +26,7 @@ def variant(tmp_path_factory):
         base,
         name="variant",
         encryption_key_secret_arn=KEY_ARN,
+        encryption_key_secret_kms_key_arn=SECRET_KMS,
         secure_parameters={"STRIPE_TOKEN": "/ava-olo/variant/stripe-token"},
         secure_parameters_kms_key_arn=PARAMETER_KMS,
     )
@@ -41,6 +43,10 @@ def test_existing_encryption_key_secret_is_injected_instead_of_generating_one(va
     container = service_container(Template.from_json(variant["VariantService"]))
     secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
     assert secrets["ENCRYPTION_KEY"] == KEY_ARN
+    template = Template.from_json(variant["VariantService"])
+    decrypt = [s for s in service_execution_role_statements(template) if s["Action"] == "kms:Decrypt" and "Condition" in s]
+    assert len(decrypt) == 1 and SECRET_KMS in decrypt[0]["Resource"]
+    assert decrypt[0]["Condition"]["StringEquals"]["kms:ViaService"] == "secretsmanager.us-east-1.amazonaws.com"
 
 
 def test_secure_string_parameters_are_injected_with_exactly_their_read_permissions(variant):
