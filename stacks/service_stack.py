@@ -1,6 +1,6 @@
 """``<Env>Service``: the ECS cluster, the Fargate service behind its ALB, and the stack outputs operators use.
 
-Stateless: it can be recreated without touching data (the database lives in its own stack, issue 3). The
+Stateless: it can be recreated without touching data (the database lives in the data stack). The
 outputs are what the seed's runbook needs: the ALB URL for ``/health`` and ``/version``, the cluster and the
 service names for ``aws ecs describe-services``, the log group for ``aws logs tail``.
 """

@@ -10,7 +10,7 @@ AZ_COUNT = 2
 #: the tasks' egress (image pulls, Secrets Manager, CloudWatch Logs).
 NAT_GATEWAYS = 1
 #: Subnet sizes: public holds only the ALB and NAT gateways; private holds the Fargate tasks (one IP each, so
-#: it is the largest); isolated holds the database (issue 3) and has no route to the internet.
+#: it is the largest); isolated holds the database and has no route to the internet.
 PUBLIC_SUBNET_MASK = 24
 PRIVATE_SUBNET_MASK = 20
 ISOLATED_SUBNET_MASK = 24

@@ -52,7 +52,7 @@ class ConnectionPoolSettings:
     """The application's SQLAlchemy pool, passed as ``DB_POOL_SIZE`` / ``DB_MAX_OVERFLOW`` / ``DB_POOL_RECYCLE``.
 
     Seed "Connection Pooling": ``pool_size`` 20, ``max_overflow`` 30, ``pool_recycle`` 300 s. The database
-    stack (issue 3) checks ``max tasks x (pool_size + max_overflow)`` against the database's connection limit.
+    configuration checks ``2 x max tasks x (pool_size + max_overflow)`` against the connection limit (connection_budget).
     """
 
     pool_size: int = defaults.DB_POOL_SIZE
