@@ -16,7 +16,6 @@ from constructs import Construct
 
 from ava_olo_constructs import (
     AuroraPostgresDatabase,
-    AuroraPostgresDatabaseProps,
     FernetKeySecret,
     ResourceNames,
     acknowledge,
@@ -40,29 +39,16 @@ class DataStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         db = config.database
-        retain = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+        retain = config.removal_policy  # RETAIN when retain_data, else DESTROY
         self.database = AuroraPostgresDatabase(
             self,
             "Database",
-            AuroraPostgresDatabaseProps(
+            db.props(
                 vpc=vpc,
                 cluster_identifier=names.database_identifier(),
                 secret_name=names.secret_name("database/credentials"),
-                engine_version=db.engine_version,
-                database_name=db.database_name,
-                instance_class=db.instance_class,
-                reader_count=db.reader_count,
-                serverless_min_capacity=db.serverless_min_capacity,
-                serverless_max_capacity=db.serverless_max_capacity,
-                backup_retention_days=db.backup_retention_days,
-                backup_window=db.backup_window,
-                maintenance_window=db.maintenance_window,
-                deletion_protection=db.deletion_protection,
                 removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.SNAPSHOT,
                 secret_removal_policy=retain,
-                rotation_days=db.rotation_days,
-                log_retention_days=db.log_retention_days,
-                monitoring_interval_seconds=db.monitoring_interval_seconds,
             ),
         )
         if not db.deletion_protection:

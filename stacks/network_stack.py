@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from constructs import Construct
 
 from ava_olo_constructs import Network, NetworkProps
@@ -26,7 +26,7 @@ class NetworkStack(Stack):
                 nat_gateways=config.nat_gateways,
                 cidr=config.vpc_cidr,
                 flow_log_retention_days=config.flow_log_retention_days,
-                flow_log_removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+                flow_log_removal_policy=config.removal_policy,
             ),
         )
         self.vpc = self.network.vpc

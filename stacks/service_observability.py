@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_sns as sns
@@ -69,7 +68,7 @@ def add_observability(
         "Alerts",
         topic_name=names.alarm_topic_name,
         emails=config.alarm_emails,
-        key_removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+        key_removal_policy=config.removal_policy,
     ).topic
     high_error_rate = HighErrorRateAlarm(
         scope,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from aws_cdk import CfnOutput, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -157,7 +157,7 @@ class ServiceStack(Stack):
                 health_check_grace_period=Duration.seconds(config.health_check_grace_period_seconds),
                 deregistration_delay=Duration.seconds(config.deregistration_delay_seconds),
                 log_retention_days=config.log_retention_days,
-                log_removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+                log_removal_policy=config.removal_policy,
                 connection_pool=ConnectionPoolSettings(
                     pool_size=config.db_pool_size,
                     max_overflow=config.db_max_overflow,
@@ -181,7 +181,7 @@ class ServiceStack(Stack):
                 log_encryption_key=self.log_key,
                 rate_limits=config.waf.rate_limits,
                 log_retention_days=config.waf.log_retention_days,
-                log_removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+                log_removal_policy=config.removal_policy,
             ),
         )
         database.allow_from(self.web_service.service)
@@ -217,7 +217,7 @@ class ServiceStack(Stack):
                 log_encryption_key=self.log_key,
                 log_group_name=f"{names.log_group_name}-migrate",
                 log_retention_days=config.log_retention_days,
-                log_removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+                log_removal_policy=config.removal_policy,
                 family=f"{config.task_family or names.task_family}-migrate",
                 cpu=config.cpu,
                 memory_mib=config.memory,

@@ -16,7 +16,6 @@ from typing import Any, Callable, Mapping, Optional
 
 from ava_olo_constructs import validation as v
 from ava_olo_constructs.connection_budget import check_connection_budget
-from ava_olo_constructs.database import AuroraPostgresDatabaseProps
 from ava_olo_constructs.parameters import check_parameter_name
 from ava_olo_constructs.waf import RateLimit
 from ava_olo_constructs import web_service_defaults as service_defaults
@@ -208,8 +207,8 @@ def parse_environment(
         pool_size=values.get("db_pool_size", defaults["db_pool_size"].default),
         max_overflow=values.get("db_max_overflow", defaults["db_max_overflow"].default),
         reserve=database.connection_reserve,
-        max_connections=_database_props(database).max_connections,
-        database=_database_props(database).description,
+        max_connections=database.props().max_connections,
+        database=database.props().description,
     )
 
     if "encryption_key_secret_arn" in raw:
@@ -331,28 +330,6 @@ _RESERVED_VARIABLES = {
 }
 
 
-def _database_props(database: DatabaseConfig) -> AuroraPostgresDatabaseProps:
-    """The library's props for this configuration (the library validates them)."""
-    return AuroraPostgresDatabaseProps(
-        vpc=None,  # type: ignore[arg-type]  # validation does not look at the VPC
-        cluster_identifier="validation",
-        secret_name="validation",
-        engine_version=database.engine_version,
-        database_name=database.database_name,
-        instance_class=database.instance_class,
-        reader_count=database.reader_count,
-        serverless_min_capacity=database.serverless_min_capacity,
-        serverless_max_capacity=database.serverless_max_capacity,
-        backup_retention_days=database.backup_retention_days,
-        backup_window=database.backup_window,
-        maintenance_window=database.maintenance_window,
-        deletion_protection=database.deletion_protection,
-        rotation_days=database.rotation_days,
-        log_retention_days=database.log_retention_days,
-        monitoring_interval_seconds=database.monitoring_interval_seconds,
-    )
-
-
 def _database(errors: _Checker, raw: Any) -> DatabaseConfig:
     if not isinstance(raw, dict):
         errors.fail("database", raw, "an object of database settings")
@@ -375,7 +352,7 @@ def _database(errors: _Checker, raw: Any) -> DatabaseConfig:
             "database.instance_class", raw["instance_class"], f"either instance_class or {serverless[0]}, not both"
         )
     database = DatabaseConfig(**raw)
-    errors.run(_database_props(database).validate, prefix="database.")
+    errors.run(database.props().validate, prefix="database.")
     errors.run(v.check_range, "connection_reserve", database.connection_reserve, 0, 1000, prefix="database.")
     return database
 

@@ -7,9 +7,12 @@ default): ``region``, ``availability_zones``, ``image.repository``, ``image.tag`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
+
+from aws_cdk import RemovalPolicy
 
 from ava_olo_constructs import autoscaling, database_defaults, network_defaults, waf_defaults
+from ava_olo_constructs.database import AuroraPostgresDatabaseProps
 from ava_olo_constructs.waf import DEFAULT_RATE_LIMITS, RateLimit
 from ava_olo_constructs import web_service_defaults as service_defaults
 
@@ -52,6 +55,29 @@ class DatabaseConfig:
     log_retention_days: int = database_defaults.LOG_RETENTION_DAYS
     monitoring_interval_seconds: int = database_defaults.MONITORING_INTERVAL_SECONDS
     connection_reserve: int = database_defaults.CONNECTION_RESERVE
+
+    def props(self, **placement: Any) -> AuroraPostgresDatabaseProps:
+        """The library's props for these settings; ``placement`` adds what configuration does not hold (vpc,
+        cluster_identifier, secret_name, removal policies). The loader validates with placeholders for those."""
+        placement.setdefault("vpc", None)  # validation never looks at the VPC
+        placement.setdefault("cluster_identifier", "validation")
+        placement.setdefault("secret_name", "validation")
+        return AuroraPostgresDatabaseProps(
+            engine_version=self.engine_version,
+            database_name=self.database_name,
+            instance_class=self.instance_class,
+            reader_count=self.reader_count,
+            serverless_min_capacity=self.serverless_min_capacity,
+            serverless_max_capacity=self.serverless_max_capacity,
+            backup_retention_days=self.backup_retention_days,
+            backup_window=self.backup_window,
+            maintenance_window=self.maintenance_window,
+            deletion_protection=self.deletion_protection,
+            rotation_days=self.rotation_days,
+            log_retention_days=self.log_retention_days,
+            monitoring_interval_seconds=self.monitoring_interval_seconds,
+            **placement,
+        )
 
 
 @dataclass(frozen=True)
@@ -151,6 +177,11 @@ class EnvironmentConfig:
     secure_parameters: Mapping[str, str] = field(default_factory=dict)
     secure_parameters_kms_key_arn: Optional[str] = None
     version: str = ""
+
+    @property
+    def removal_policy(self) -> RemovalPolicy:
+        """What happens to logs, keys, secrets and buckets on stack deletion: RETAIN when ``retain_data``."""
+        return RemovalPolicy.RETAIN if self.retain_data else RemovalPolicy.DESTROY
 
     @property
     def title(self) -> str:
