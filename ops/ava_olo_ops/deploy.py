@@ -19,8 +19,13 @@ It stops at the first step that fails (seed, "What NOT to Do" #4: no check is sk
    ECS deployment and follows it. watch runs *after* cdk instead - as a summary, and only when cdk succeeded - when
    cdk finishes first (no change to the service stack), when the service stack does not exist yet (a first deploy:
    its outputs appear only when it is created) or when the stack cannot be read.
-   After watch, deploy waits for cdk deploy. Result: cdk deploy failed -> stop at step 4 with cdk's exit code (and
-   watch's, printed too); else watch failed -> stop at step 5 with watch's exit code; else step 6.
+   After watch, deploy waits for cdk deploy - CloudFormation may wait for ECS for up to 3 hours after watch gave up -
+   polling it every :data:`CDK_POLL_SECONDS` and printing ``cdk deploy still running (N min); log:
+   cdk.out/ava-olo-deploy.log`` every :data:`HEARTBEAT_SECONDS`. Result: cdk deploy failed -> stop at step 4 with
+   cdk's exit code (and watch's, printed too); else watch failed -> stop at step 5 with watch's exit code; else step 6.
+   ``--cdk-timeout MINUTES`` (default :data:`CDK_TIMEOUT_MINUTES`, counted from the start of cdk deploy): when it is
+   exceeded deploy stops *waiting* - cdk deploy is not stopped (a deployment is not cut short), it keeps running in
+   the background writing to its log - and stops at step 4 with exit :data:`EXIT_CDK_TIMEOUT`.
 6. ``ava-olo verify`` (same ``--url`` / ``--attempts`` / ``--backoff`` / ``--timeout`` options).
 
 cdk is the project's pinned CLI ``./node_modules/.bin/cdk`` when it exists, else ``npx cdk``; ``--profile`` is
@@ -35,7 +40,8 @@ that cdk deploy is still running and waits for it to finish, then stops at the s
 Ctrl-C; an unexpected error is re-raised). A *second* Ctrl-C stops cdk (SIGINT to its process group, SIGKILL after
 :data:`STOP_GRACE_SECONDS`) and says so: a CloudFormation update cdk has already started continues in AWS (follow
 it with ``ava-olo watch``), stacks it has not started are not deployed. So deploy never returns with its cdk
-still running; only when deploy itself is killed (SIGKILL, SIGTERM) does cdk finish on its own, writing to the log.
+still running - except after ``--cdk-timeout`` (above); only then, or when deploy itself is killed (SIGKILL,
+SIGTERM), does cdk finish on its own, writing to the log.
 
 The exit code is the failing step's own exit code, and one ``error:`` line on stderr names that step and the steps
 that did not run. ``--dry-run`` checks the arguments and prints the six commands in order without running any of
@@ -67,6 +73,8 @@ from .verify import add_verify_options, check_url
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
+#: deploy gave up waiting for cdk deploy (``--cdk-timeout``); cdk keeps running (as timeout(1) reports a time-out).
+EXIT_CDK_TIMEOUT = 124
 
 #: The project's pinned CDK CLI (package.json), relative to the directory deploy runs in.
 LOCAL_CDK = Path("node_modules") / ".bin" / "cdk"
@@ -85,6 +93,15 @@ POLL_SECONDS = 10.0
 
 #: While waiting for CloudFormation, a "still waiting" line at least this often.
 NOTE_SECONDS = 120.0
+
+#: Seconds between two checks whether cdk deploy has ended, while deploy waits for it.
+CDK_POLL_SECONDS = 5.0
+
+#: While deploy waits for cdk deploy, a "cdk deploy still running" line at least this often.
+HEARTBEAT_SECONDS = 180.0
+
+#: Default of ``--cdk-timeout``: minutes after which deploy stops waiting for cdk deploy (and leaves it running).
+CDK_TIMEOUT_MINUTES = 120.0
 
 #: After SIGINT, seconds cdk gets to stop before SIGKILL.
 STOP_GRACE_SECONDS = 30.0
@@ -374,13 +391,38 @@ class Concurrent:
     cdk_code: int
     watch_code: Optional[int] = None
     stopped: bool = False  # cdk deploy was stopped by a second Ctrl-C
+    timed_out: bool = False  # deploy stopped waiting after --cdk-timeout; cdk deploy is still running
 
 
 class DeployAndWatch:
-    def __init__(self, cdk: Step, watch: Step, target: Any, out: Any) -> None:
+    def __init__(self, cdk: Step, watch: Step, target: Any, out: Any,
+                 timeout_minutes: float = CDK_TIMEOUT_MINUTES) -> None:
         self.cdk, self.watch, self.target, self.out = cdk, watch, target, out
+        self.timeout_minutes = timeout_minutes
         self.process: Optional[Background] = None
+        self.started = 0.0  # monotonic() when cdk deploy was started
         self.stopped = False
+        self.timed_out = False
+
+    def running_for(self) -> float:
+        return monotonic() - self.started
+
+    def out_of_time(self) -> bool:
+        """True (and remembered) once cdk deploy has run longer than ``--cdk-timeout``."""
+        if self.running_for() >= self.timeout_minutes * 60:
+            self.timed_out = True
+        return self.timed_out
+
+    def give_up(self) -> None:
+        """Say that deploy stops waiting for cdk deploy, which keeps running (it is not cut short)."""
+        assert self.process is not None
+        log = self.cdk.log or CDK_LOG
+        self.say(
+            f"    gave up waiting for cdk deploy after {int(self.running_for() // 60)} min (--cdk-timeout "
+            f"{self.timeout_minutes:g}): it was NOT stopped - a deployment is not cut short - and keeps running in the "
+            f"background (pid {self.process.pid}), writing to {log}; follow it with 'tail -f {log}' and "
+            f"'ava-olo watch --env {self.target.environment}'"
+        )
 
     def say(self, text: str) -> None:
         emit(self.out, text + "\n")
@@ -407,6 +449,8 @@ class DeployAndWatch:
         start = monotonic()
         next_note = start + NOTE_SECONDS
         while self.process.poll() is None:
+            if self.out_of_time():
+                return False
             try:
                 state = stack_state(self.target)
             except (ClientError, BotoCoreError, target_module.TargetError) as error:
@@ -423,16 +467,29 @@ class DeployAndWatch:
         self.say(f"    CloudFormation had not started updating {stack} when cdk deploy ended")
         return False
 
-    def wait_for_cdk(self, lead: str, *, interrupted: bool = False) -> int:
-        """cdk deploy's exit code, once it has ended. A Ctrl-C meanwhile stops it (and says so)."""
+    def wait_for_cdk(self, lead: str, *, interrupted: bool = False) -> Optional[int]:
+        """cdk deploy's exit code, once it has ended; None when it still runs after ``--cdk-timeout`` (it is left
+        running, see :meth:`give_up`). A Ctrl-C meanwhile stops it (and says so)."""
         assert self.process is not None
         process = self.process
         if process.poll() is None:
+            if self.out_of_time():
+                return None
             hint = (" - a deployment is not cut short; Ctrl-C again stops cdk deploy (an update CloudFormation has "
                     "started continues in AWS either way)") if interrupted else ""
             self.say(f"    {lead}: cdk deploy (pid {process.pid}) is still running, waiting for it to finish{hint}")
         try:
-            code = _exit_code(process.wait())
+            next_heartbeat = monotonic() + HEARTBEAT_SECONDS
+            while (status := process.poll()) is None:
+                if self.out_of_time():
+                    return None
+                now = monotonic()
+                if now >= next_heartbeat:
+                    next_heartbeat = now + HEARTBEAT_SECONDS
+                    self.say(f"    cdk deploy still running ({int(self.running_for() // 60)} min); "
+                             f"log: {self.cdk.log or CDK_LOG}")
+                sleep(CDK_POLL_SECONDS)
+            code = _exit_code(status)
             self.say(f"    cdk deploy finished (exit {code})")
             return code
         except KeyboardInterrupt:
@@ -449,6 +506,7 @@ class DeployAndWatch:
         """Start cdk deploy (step ``number``), watch while it runs, wait for it."""
         before, why_not = self.baseline()
         self.process = launcher(self.cdk.argv, self.cdk.env or None, Path(self.cdk.log or CDK_LOG))
+        self.started = monotonic()
         process = self.process
         watch_step = f"step {number + 1}/{total} {self.watch.name}"
         try:
@@ -457,6 +515,9 @@ class DeployAndWatch:
                     self.say(f"    note: {why_not}")
                 if before is None or not self.wait_for_cloudformation(before):
                     cdk_code = self.wait_for_cdk("watch runs after cdk deploy")
+                    if cdk_code is None:
+                        self.give_up()
+                        return Concurrent(EXIT_CDK_TIMEOUT, None, timed_out=True)
                     if cdk_code != 0:
                         return Concurrent(cdk_code, None, self.stopped)
                     emit(self.out, f"==> {watch_step} (after cdk deploy): {self.watch.display()}\n")
@@ -469,10 +530,16 @@ class DeployAndWatch:
             except KeyboardInterrupt:
                 self.say("")  # after the ^C
                 watch_code, lead, interrupted = EXIT_INTERRUPTED, "interrupted", True
-            return Concurrent(self.wait_for_cdk(lead, interrupted=interrupted), watch_code, self.stopped)
+            cdk_code = self.wait_for_cdk(lead, interrupted=interrupted)
+            if cdk_code is None:
+                self.give_up()
+                return Concurrent(EXIT_CDK_TIMEOUT, watch_code, timed_out=True)
+            return Concurrent(cdk_code, watch_code, self.stopped)
         except BaseException as error:  # an unexpected error in watch or while waiting: cdk is not left running
-            if process.poll() is None:
-                self.wait_for_cdk(f"error while cdk deploy runs ({type(error).__name__}: {' '.join(str(error).split())})")
+            if process.poll() is None:  # (unless --cdk-timeout runs out meanwhile)
+                if self.wait_for_cdk(f"error while cdk deploy runs ({type(error).__name__}: "
+                                     f"{' '.join(str(error).split())})") is None:
+                    self.give_up()
             raise
 
     def log_tail(self) -> None:
@@ -496,7 +563,20 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     add_preflight_options(parser)
     add_verify_options(parser)
+    parser.add_argument("--cdk-timeout", type=_timeout_minutes, default=CDK_TIMEOUT_MINUTES, metavar="MINUTES",
+                        help=f"stop waiting for cdk deploy after MINUTES (default {CDK_TIMEOUT_MINUTES:g}); cdk deploy is "
+                             f"not stopped, it keeps running and writing to {CDK_LOG}")
     parser.add_argument("--dry-run", action="store_true", help="print the commands of the six steps instead of running them")
+
+
+def _timeout_minutes(value: str) -> float:
+    try:
+        minutes = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {value!r}") from None
+    if not minutes > 0 or minutes == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of minutes, got {value!r}")
+    return minutes
 
 
 def _check_input(args: argparse.Namespace) -> target_module.Target:
@@ -537,9 +617,14 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             continue  # run by the cdk deploy step, while cdk deploy runs
         if step.log is not None:  # cdk deploy in the background, watch in the foreground
             emit(out, f"==> step {number}/{total} {step.name} (in the background): {step.display()}\n")
-            both = DeployAndWatch(step, steps[number], target, out)
+            both = DeployAndWatch(step, steps[number], target, out, args.cdk_timeout)
             result = both.run(number, total)
             watched = f"; watch exit {result.watch_code}" if result.watch_code is not None else ""
+            if result.timed_out:
+                both.log_tail()
+                return _stop(out, steps, number, result.cdk_code,
+                             f", still running after --cdk-timeout {args.cdk_timeout:g} min: not stopped, "
+                             f"log: {step.log}{watched}", ran=("watch",) if result.watch_code is not None else ())
             if result.cdk_code != 0:
                 both.log_tail()
                 stopped = ", stopped by Ctrl-C" if result.stopped else ""

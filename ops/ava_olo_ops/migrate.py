@@ -8,7 +8,8 @@ Seed "Database Best Practices" -> "Migration Strategy" and "Database Versioning"
    must hold exactly that version.
 2. *Apply during low-traffic hours, 02:00-04:00 UTC.* Production-tier only: the window protects farmers' traffic,
    which only production carries, and staging must be exercised when people are around to look at it. The window
-   is checked when the command starts (``--window`` changes it).
+   is checked when the command starts and again right before RunTask, because the snapshot wait can outlast it
+   (``--window`` changes it); a refusal at that point keeps the snapshot and starts nothing.
    Both refusals can be overridden only with ``--override "reason"``; the reason is printed for the record.
 3. *Always back up before changes.* A manual Aurora cluster snapshot, and nothing runs until it is "available".
 4. *Monitor during migration.* The migration task (``MigrationTask`` in the service stack: the deployed image,
@@ -16,8 +17,16 @@ Seed "Database Best Practices" -> "Migration Strategy" and "Database Versioning"
 5. *Track the schema version.* On success ``/<project>/<env>/<service>/schema-version`` is set to the version; on
    failure the snapshot and the exact restore commands are printed instead.
 
+Whatever ``--override`` says, the command refuses to start while another migration task (``startedBy``
+``ava-olo-migrate``) is running on the environment's cluster: two migrations must never run at once.
+
+A task that ECS does not know yet right after RunTask (``MISSING``: ECS is eventually consistent) is asked
+for again with a backoff for about 2 minutes; after that its outcome is reported as unknown, never as "did not
+run". Ctrl-C prints what has already happened (snapshot, task, restore commands) and exits 130.
+
 ``--dry-run`` makes only read-only calls and prints what it would do. Exit codes: 0 migrated (or, with
-``--dry-run``, would migrate), 1 refused or failed, 2 bad input, missing stack outputs or credentials.
+``--dry-run``, would migrate), 1 refused or failed, 2 bad input, missing stack outputs or credentials, 130
+interrupted.
 
 Everything is found from the stacks' outputs (nothing is looked up by name): the data stack's
 ``DatabaseClusterIdentifier`` and the service stack's ``ClusterName``, ``MigrationTaskDefinitionArn``,
@@ -48,6 +57,7 @@ from .cli import CliError, register
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 #: Seed "Migration Strategy": "Best time: 02:00-04:00 UTC (low farmer activity globally)".
 DEFAULT_WINDOW = "02:00-04:00"
@@ -58,6 +68,14 @@ DEFAULT_TASK_TIMEOUT_MINUTES = 60
 SNAPSHOT_POLL_SECONDS = 15
 TASK_POLL_SECONDS = 10
 MAX_LOG_PAGES = 100
+#: RunTask -> DescribeTasks may answer MISSING for a while (eventual consistency): retry with a doubling wait
+#: (1 s, 2 s, 4 s, ... at most 30 s) for this long in total, measured by the clock and by the waits themselves.
+MISSING_GRACE_SECONDS = 120
+MISSING_FIRST_WAIT_SECONDS = 1
+MISSING_MAX_WAIT_SECONDS = 30
+#: RDS: a DB cluster or DB instance identifier has at most 63 characters.
+MAX_RDS_IDENTIFIER = 63
+RESTORED_WRITER_SUFFIX = "-writer"
 
 #: Must match ``ava_olo_constructs.migration_task`` (not imported here: it would start the CDK runtime).
 CONTAINER_NAME = "migrate"
@@ -122,17 +140,22 @@ class Window:
         return f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
 
 
+def _rds_clean(text: str) -> str:
+    """Lowercase letters, digits and single hyphens, no hyphen at either end."""
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-")
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+
 def snapshot_identifier(environment: str, version: str, moment: datetime) -> str:
     """``<env>-<version, dots as hyphens>-<yyyymmdd-hhmmss UTC>``, made a valid RDS identifier: letters, digits
     and single hyphens, starting with a letter, no trailing hyphen, at most 255 characters (the timestamp kept)."""
-    stamp = moment.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
-
-    def clean(text: str) -> str:
-        return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-")
-
-    head = clean(f"{environment}-{version.replace('.', '-')}")
+    stamp = _stamp(moment)
+    head = _rds_clean(f"{environment}-{version.replace('.', '-')}")
     if not head or not head[0].isalpha():
-        head = clean(f"migration-{head}")
+        head = _rds_clean(f"migration-{head}")
     head = head[: 255 - len(stamp) - 1].rstrip("-")
     return f"{head}-{stamp}"
 
@@ -145,10 +168,25 @@ def image_tag(image: str) -> Optional[str]:
     return last.rsplit(":", 1)[1] if ":" in last else None
 
 
-def restore_commands(snapshot: str, region: str, cluster: dict[str, Any], instance_class: Optional[str]) -> list[str]:
-    """The commands that bring the pre-migration snapshot back, as a NEW cluster (Aurora cannot restore in place)."""
-    source = cluster.get("DBClusterIdentifier", "<cluster>")
-    restored = f"{source[:54].rstrip('-')}-restored"
+def restored_identifier(source: str, moment: datetime) -> str:
+    """``<source>-restored-<yyyymmdd-hhmmss UTC>``: a second restore (of another run's snapshot) does not collide
+    with the first. A valid RDS cluster identifier (letters, digits and single hyphens, starting with a letter, no
+    trailing hyphen) short enough that ``<it>-writer`` is a valid instance identifier too (both at most 63)."""
+    tail = f"-restored-{_stamp(moment)}"
+    head = _rds_clean(source)
+    if not head or not head[0].isalpha():
+        head = _rds_clean(f"db-{head}")
+    head = head[: MAX_RDS_IDENTIFIER - len(RESTORED_WRITER_SUFFIX) - len(tail)].rstrip("-")
+    return f"{head}{tail}"
+
+
+def restore_commands(
+    snapshot: str, region: str, cluster: dict[str, Any], instance_class: Optional[str], moment: Optional[datetime] = None
+) -> list[str]:
+    """The commands that bring the pre-migration snapshot back, as a NEW cluster (Aurora cannot restore in place),
+    named after the source cluster and ``moment`` (the snapshot's time; default now)."""
+    source = cluster.get("DBClusterIdentifier") or "cluster"
+    restored = restored_identifier(source, moment or utc_now())
     parts = [
         "aws rds restore-db-cluster-from-snapshot",
         f"--db-cluster-identifier {restored}",
@@ -176,7 +214,7 @@ def restore_commands(snapshot: str, region: str, cluster: dict[str, Any], instan
     if cluster.get("EnabledCloudwatchLogsExports"):
         parts.append(f"--enable-cloudwatch-logs-exports {' '.join(cluster['EnabledCloudwatchLogsExports'])}")
     parts += ["--copy-tags-to-snapshot", f"--region {region}"]
-    instance = f"{restored}-writer"
+    instance = f"{restored}{RESTORED_WRITER_SUFFIX}"
     return [
         " ".join(parts),
         f"aws rds create-db-instance --db-instance-identifier {instance} --db-cluster-identifier {restored} "
@@ -222,15 +260,26 @@ class _Stop(Exception):
 
 
 class Migration:
-    """One ``ava-olo migrate`` run. ``snapshot`` / ``task_arn`` say how far it got (for error reports)."""
+    """One ``ava-olo migrate`` run. ``snapshot`` / ``task_arn`` say how far it got (for error reports);
+    ``snapshot_requested`` / ``task_requested`` are set BEFORE the mutating call, so that an interruption during
+    the call itself is reported as "may have been created/started"."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.version: str = args.version
         self.dry_run: bool = args.dry_run
         self.snapshot: Optional[str] = None
+        self.snapshot_requested: Optional[str] = None
+        self.snapshot_available = False
         self.task_arn: Optional[str] = None
+        self.task_requested = False
+        self.stopped_task: Optional[dict[str, Any]] = None
         self.restore: list[str] = []
+        self.cluster: str = "<cluster>"
+        self.region: Optional[str] = None
+        self.record: str = "<schema-version parameter>"
+        self.log_group: str = "<log group>"
+        self.window_overridden = False
 
     # -- gates ---------------------------------------------------------------------------------------------------
 
@@ -263,6 +312,7 @@ class Migration:
             if args.window.contains(now):
                 _out(f"ok: {now:%H:%M} UTC is inside the low-traffic window {args.window} UTC")
             else:
+                self.window_overridden = args.override is not None
                 refusals.append(
                     f"{now:%H:%M} UTC is outside the low-traffic window {args.window} UTC (seed: apply migrations "
                     "during low-traffic hours)"
@@ -304,9 +354,49 @@ class Migration:
         else:
             _out(f"ok: the deployed migration task runs {image}")
 
+    def _no_other_migration(self, ecs: Any, cluster: str) -> None:
+        """Read-only, and not subject to --override: two migrations of one database must never run at once."""
+        running = ecs.list_tasks(cluster=cluster, startedBy=STARTED_BY, desiredStatus="RUNNING").get("taskArns") or []
+        if running:
+            _err(
+                f"refused: another migration is running on {cluster} (started by {STARTED_BY}): {' '.join(running)}; "
+                "two migrations must never run at once, so --override does not apply. Nothing was changed; wait until "
+                f"it stops (aws ecs describe-tasks --cluster {cluster} --tasks {' '.join(running)}{self._region_flag()}) and run "
+                "this again"
+            )
+            raise _Stop()
+        _out(f"ok: no other migration task is running on {cluster}")
+
+    def _recheck_window(self, production: bool) -> None:
+        """Right before RunTask: the snapshot wait may have pushed the run past the low-traffic window."""
+        if not production:
+            return
+        now, window = utc_now(), self.args.window
+        if window.contains(now):
+            _out(f"ok: {now:%H:%M} UTC is still inside the low-traffic window {window} UTC")
+            return
+        if self.args.override is not None:
+            if not self.window_overridden:
+                _out(f"overridden: {now:%H:%M} UTC is now outside the low-traffic window {window} UTC")
+            return
+        _err(
+            f"refused: {now:%H:%M} UTC is now outside the low-traffic window {window} UTC (the snapshot took until "
+            "then): the migration task was NOT started, so the database is unchanged"
+        )
+        _err(
+            f"snapshot {self.snapshot} is kept; re-run inside the window ({window} UTC), which takes a fresh snapshot "
+            f"(delete this one if it is not wanted: aws rds delete-db-cluster-snapshot "
+            f"--db-cluster-snapshot-identifier {self.snapshot}{self._region_flag()})"
+        )
+        raise _Stop()
+
+    def _region_flag(self) -> str:
+        return f" --region {self.region}" if self.region else ""
+
     # -- steps ---------------------------------------------------------------------------------------------------
 
     def _take_snapshot(self, rds: Any, cluster_id: str, snapshot: str) -> None:
+        self.snapshot_requested = snapshot
         rds.create_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot, DBClusterIdentifier=cluster_id)
         self.snapshot = snapshot
         _out(f"snapshot {snapshot} of {cluster_id}: creating")
@@ -316,6 +406,7 @@ class Migration:
             found = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot)["DBClusterSnapshots"]
             status = found[0].get("Status", "unknown") if found else "missing"
             if status == "available":
+                self.snapshot_available = True
                 _out(f"snapshot {snapshot}: available")
                 return
             if status not in ("creating", "copying"):
@@ -331,6 +422,7 @@ class Migration:
         raise _Stop()
 
     def _run_task(self, ecs: Any, cluster: str, task_definition: str, subnets: list[str], security_group: str) -> str:
+        self.task_requested = True
         response = ecs.run_task(
             cluster=cluster,
             taskDefinition=task_definition,
@@ -356,24 +448,83 @@ class Migration:
         return self.task_arn
 
     def _follow(self, ecs: Any, cluster: str, task_arn: str) -> dict[str, Any]:
+        """Poll until the task stops. A task ECS does not know (MISSING) is NOT stopped: right after RunTask that is
+        eventual consistency, so it is asked for again with a bounded backoff (:data:`MISSING_GRACE_SECONDS`)."""
         polls = max(1, math.ceil(self.args.task_timeout * 60 / TASK_POLL_SECONDS))
-        last = None
-        for attempt in range(polls + 1):
-            tasks = ecs.describe_tasks(cluster=cluster, tasks=[task_arn]).get("tasks") or []
-            task = tasks[0] if tasks else {"lastStatus": "MISSING"}
+        seen = 0
+        last: Optional[str] = None
+        missing_since: Optional[datetime] = None
+        missing_waited = 0.0
+        wait: float = MISSING_FIRST_WAIT_SECONDS
+        while True:
+            response = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])
+            tasks = response.get("tasks") or []
+            if not tasks:
+                now = utc_now()
+                if missing_since is None:
+                    missing_since, missing_waited, wait = now, 0.0, MISSING_FIRST_WAIT_SECONDS
+                    reason = "; ".join(f.get("reason", "") for f in response.get("failures") or [] if f.get("reason"))
+                    _out(
+                        f"task: not visible in ECS yet ({reason or 'no task returned'}); asking again for up to "
+                        f"{MISSING_GRACE_SECONDS} s (ECS is eventually consistent)"
+                    )
+                    last = "MISSING"
+                elapsed = max((now - missing_since).total_seconds(), missing_waited)
+                remaining = MISSING_GRACE_SECONDS - elapsed
+                if remaining <= 0:
+                    self._report_unknown(cluster, task_arn, elapsed)
+                    raise _Stop()
+                pause = min(wait, remaining)
+                sleep(pause)
+                missing_waited += pause
+                wait = min(wait * 2, MISSING_MAX_WAIT_SECONDS)
+                continue
+            missing_since = None
+            task = tasks[0]
             status = task.get("lastStatus", "UNKNOWN")
             if status != last:
                 _out(f"task: {status}")
                 last = status
-            if status in ("STOPPED", "MISSING"):
+            if status == "RUNNING":
+                self.seen_running = True
+            if status == "STOPPED":
+                self.stopped_task = task
                 return task
-            if attempt < polls:
-                sleep(TASK_POLL_SECONDS)
+            if seen >= polls:
+                break
+            seen += 1
+            sleep(TASK_POLL_SECONDS)
         _err(
             f"failed: the migration task is still {last} after {self.args.task_timeout} min; it keeps running and the "
             f"schema version is NOT recorded. Follow it: aws ecs describe-tasks --cluster {cluster} --tasks {task_arn}"
+            f"{self._region_flag()}"
         )
         raise _Stop()
+
+    def _check_task(self, cluster: str, task_arn: str) -> str:
+        return f"aws ecs describe-tasks --cluster {cluster} --tasks {task_arn}{self._region_flag()}"
+
+    def _log_stream(self, task_arn: str) -> str:
+        return f"{STREAM_PREFIX}/{CONTAINER_NAME}/{task_arn.rsplit('/', 1)[-1]}"
+
+    def _report_unknown(self, cluster: str, task_arn: str, elapsed: float) -> None:
+        """The task was started but ECS never showed it: nothing may be claimed about the database."""
+        _err(
+            f"failed: ECS still does not return the migration task {task_arn} after {elapsed:.0f} s; the task's "
+            "outcome is UNKNOWN: it may be running, may have finished (migrating the database or not), or may never "
+            "have started"
+        )
+        _err(f"not recorded: {self.record} is unchanged")
+        _err(f"check the task: {self._check_task(cluster, task_arn)}")
+        _err(
+            f"and its log: aws logs tail {self.log_group} --log-stream-names {self._log_stream(task_arn)}"
+            f"{self._region_flag()}"
+        )
+        _err(
+            f"if it succeeded, run this command again to record {self.version} (Alembic's upgrade to head is then a "
+            "no-op); if it failed, restore as below."
+        )
+        self._report_failure()
 
     def _print_logs(self, logs: Any, group: str, stream: str) -> None:
         _out(f"log {group} {stream}:")
@@ -433,6 +584,7 @@ class Migration:
         record = ResourceNames(
             environment=target.environment, service=target.service, project=target.project
         ).parameter_prefix + f"/{SCHEMA_VERSION_PARAMETER}"
+        self.record, self.cluster, self.log_group = record, outputs["ClusterName"], outputs["MigrationLogGroupName"]
         _out(
             f"migrate {target.environment} ({'production' if production else 'non-production'} tier) to {self.version}"
             + (" - DRY RUN: read-only calls only, nothing is changed" if self.dry_run else "")
@@ -441,6 +593,7 @@ class Migration:
 
         rds, ecs = target.client("rds"), target.client("ecs")
         region = target.region or rds.meta.region_name
+        self.region = region
 
         cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
         if cluster.get("Status") != "available":
@@ -452,20 +605,22 @@ class Migration:
             instances = rds.describe_db_instances(DBInstanceIdentifier=writer)["DBInstances"]
             instance_class = instances[0].get("DBInstanceClass") if instances else None
         self._task_image(ecs, outputs["MigrationTaskDefinitionArn"])
+        self._no_other_migration(ecs, outputs["ClusterName"])
 
         snapshot = snapshot_identifier(target.environment, self.version, now)
-        self.restore = restore_commands(snapshot, region, cluster, instance_class)
+        self.restore = restore_commands(snapshot, region, cluster, instance_class, now)
         if self.dry_run:
-            return self._show_plan(outputs, cluster_id, subnets, snapshot, record)
+            return self._show_plan(outputs, cluster_id, subnets, snapshot, record, production)
 
         self._take_snapshot(rds, cluster_id, snapshot)
+        self._recheck_window(production)
         task_arn = self._run_task(
             ecs, outputs["ClusterName"], outputs["MigrationTaskDefinitionArn"], subnets, outputs["MigrationSecurityGroupId"]
         )
         task_id = task_arn.rsplit("/", 1)[-1]
         _out(f"task {task_id} started on {outputs['ClusterName']} with APP_VERSION={self.version}")
         task = self._follow(ecs, outputs["ClusterName"], task_arn)
-        self._print_logs(target.client("logs"), outputs["MigrationLogGroupName"], f"{STREAM_PREFIX}/{CONTAINER_NAME}/{task_id}")
+        self._print_logs(target.client("logs"), outputs["MigrationLogGroupName"], self._log_stream(task_arn))
 
         container = next((c for c in task.get("containers", []) if c.get("name") == CONTAINER_NAME), {})
         exit_code = container.get("exitCode")
@@ -478,10 +633,15 @@ class Migration:
                 )
                 if part
             )
-            code = f"exit code {exit_code}" if exit_code is not None else "no exit code (it never ran)"
+            # Without an exit code the container either never started or was killed; only a task that was never
+            # seen running and has no start time may be reported as "never ran".
+            never_ran = exit_code is None and not getattr(self, "seen_running", False) and not task.get("startedAt")
+            code = f"exit code {exit_code}" if exit_code is not None else (
+                "no exit code (it never ran)" if never_ran else "no exit code (it was stopped while running)"
+            )
             _err(f"failed: the migration container exited with {code}" + (f"; {detail}" if detail else ""))
             _err(f"not recorded: {record} is unchanged")
-            if exit_code is None:
+            if never_ran:
                 _err(f"the migration never ran, so the database is unchanged (snapshot {snapshot} is kept)")
             else:
                 self._report_failure()
@@ -492,11 +652,15 @@ class Migration:
         _out(f"snapshot {snapshot} keeps the state before the migration (manual snapshots are kept until deleted)")
         return EXIT_OK
 
-    def _show_plan(self, outputs: dict[str, str], cluster_id: str, subnets: list[str], snapshot: str, record: str) -> int:
+    def _show_plan(
+        self, outputs: dict[str, str], cluster_id: str, subnets: list[str], snapshot: str, record: str, production: bool
+    ) -> int:
         cluster, task_definition = outputs["ClusterName"], outputs["MigrationTaskDefinitionArn"]
         minutes = (self.args.snapshot_timeout, self.args.task_timeout)
         _out("would:")
         _out(f"  1. create cluster snapshot {snapshot} of {cluster_id} and wait until it is available (up to {minutes[0]} min)")
+        if production:
+            _out(f"     then re-check the low-traffic window {self.args.window} UTC: outside it, stop (the snapshot is kept)")
         _out(
             f"  2. run task {task_definition} on cluster {cluster} (FARGATE, subnets {','.join(subnets)}, security "
             f"group {outputs['MigrationSecurityGroupId']}, no public IP, APP_VERSION={self.version}, started by "
@@ -578,6 +742,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         return migration.run()
     except _Stop:
         return EXIT_FAILED
+    except KeyboardInterrupt:
+        _report_interrupt(migration)
+        return EXIT_INTERRUPTED
     except targets.TargetError as error:
         _note_progress(migration)
         raise CliError(str(error)) from None
@@ -591,6 +758,49 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         if migration.task_arn:
             migration._report_failure()
         return EXIT_FAILED
+
+
+def _report_interrupt(migration: Migration) -> None:
+    """Ctrl-C: what has already happened, so that the snapshot, the task and the way back are never lost."""
+    _err("interrupted (Ctrl-C): this command stopped; what had already happened:")
+    check_snapshot = (
+        f"aws rds describe-db-cluster-snapshots --db-cluster-snapshot-identifier {migration.snapshot_requested}"
+        f"{migration._region_flag()}"
+    )
+    if migration.snapshot and migration.snapshot_available:
+        _err(f"  snapshot {migration.snapshot} (the state before the migration) was taken and is kept ({check_snapshot})")
+    elif migration.snapshot:
+        _err(
+            f"  snapshot {migration.snapshot} (the state before the migration) was requested and is kept; it was not "
+            f"yet available (check: {check_snapshot})"
+        )
+    elif migration.snapshot_requested:
+        _err(f"  snapshot {migration.snapshot_requested} may have been requested; check: {check_snapshot}")
+    if migration.task_arn:
+        if migration.stopped_task is not None:
+            _err(f"  the migration task {migration.task_arn} has stopped; the schema version is NOT recorded")
+        else:
+            _err(
+                f"  the migration task {migration.task_arn} was started and KEEPS RUNNING in ECS (Ctrl-C does not stop "
+                f"it); the schema version is NOT recorded. Follow it: "
+                f"{migration._check_task(migration.cluster, migration.task_arn)}"
+            )
+        _err(
+            f"  its log: aws logs tail {migration.log_group} --log-stream-names {migration._log_stream(migration.task_arn)}"
+            f"{migration._region_flag()}"
+        )
+    elif migration.task_requested:
+        _err(
+            f"  RunTask was in progress: a migration task may have started and would keep running in ECS; the schema "
+            f"version is NOT recorded. Check: aws ecs list-tasks --cluster {migration.cluster} --started-by {STARTED_BY}"
+            f"{migration._region_flag()}"
+        )
+    elif migration.snapshot_requested:
+        _err("  the migration task was NOT started: the database is unchanged")
+    else:
+        _err("  nothing was changed")
+    if migration.task_requested:
+        migration._report_failure()
 
 
 def _note_progress(migration: Migration) -> None:

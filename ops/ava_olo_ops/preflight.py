@@ -10,6 +10,9 @@ check                      refuses when                                         
 version format             V is not ``vMAJOR.MINOR.PATCH[-lowercase-words]``: bad input, exit **2**    never
 no deployment in progress  the ECS service has more than one (non-INACTIVE) deployment, or its          never
                            PRIMARY deployment's rolloutState is IN_PROGRESS
+no stack update in         the service stack or the data stack has a StackStatus ending in               never
+progress                   ``_IN_PROGRESS`` (another ``ava-olo deploy`` publishing assets or updating
+                           the data stack, before ECS changes); a stack that does not exist passes
 version is newer           MAJOR.MINOR.PATCH of V is not greater than the running version (SSM          never
                            ``<parameter prefix>/version``); no parameter = first deploy, passes
 changelog entry            no heading line (``#...``) of the changelog names V or its vMAJOR.MINOR.PATCH  yes
@@ -23,8 +26,8 @@ Tuesday to Thursday pass. The operator's timezone is ``--timezone`` (an IANA nam
 ``AVA_OLO_TIMEZONE``, else the machine's local timezone.
 
 ``--override "reason"`` turns a refused changelog entry or deploy window into a warning that prints the
-reason (a hotfix on Friday evening). It never overrides a deployment in progress or a version that is not
-newer: those are not judgement calls, deploying over them breaks things. An empty reason is bad input.
+reason (a hotfix on Friday evening). It never overrides a deployment or stack update in progress or a version
+that is not newer: those are not judgement calls, deploying over them breaks things. An empty reason is bad input.
 
 Exit codes: 0 ready to deploy, 1 refused, 2 bad input (malformed version, unknown environment or timezone,
 unreadable changelog, missing credentials, a stack that is not deployed while the service parameter exists).
@@ -163,6 +166,20 @@ def deployment_check(service: dict[str, Any], cluster: str) -> Check:
     return Check("no deployment in progress", PASS, f"{where}: {described}")
 
 
+def stacks_check(statuses: Sequence[tuple[str, Optional[str]]]) -> Check:
+    """Refuse while CloudFormation works on a stack: (stack name, StackStatus or None when it does not exist)."""
+    busy = [(name, status) for name, status in statuses if status is not None and status.endswith("_IN_PROGRESS")]
+    described = ", ".join(f"{name} {status or 'not deployed'}" for name, status in statuses)
+    if busy:
+        names = ", ".join(f"{name} is {status}" for name, status in busy)
+        return Check(
+            "no stack update in progress", FAIL,
+            f"{names}: another deployment is running - wait for it to finish ('ava-olo watch', or the CloudFormation "
+            "console) (seed, What NOT to Do #2)",
+        )
+    return Check("no stack update in progress", PASS, described)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Reading AWS
 # --------------------------------------------------------------------------------------------------------------
@@ -178,6 +195,21 @@ def read_running_version(target: target_module.Target) -> tuple[Optional[str], s
             return None, name
         raise
     return value, name
+
+
+def read_stack_status(target: target_module.Target, stack_name: str) -> Optional[str]:
+    """The StackStatus of ``stack_name``; None when the stack does not exist. Other AWS errors raise."""
+    try:
+        stacks = target.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+    return str(stacks[0].get("StackStatus", "")) if stacks else None
+
+
+def read_stacks(target: target_module.Target) -> Check:
+    return stacks_check([(name, read_stack_status(target, name)) for name in (target.service_stack, target.data_stack)])
 
 
 def read_deployments(target: target_module.Target, *, first_deploy: bool) -> Check:
@@ -305,6 +337,7 @@ def evaluate(args: argparse.Namespace, *, now: Optional[Callable[[], datetime]] 
         target = target_module.resolve_target(args.env, region=args.region, profile=args.profile)
         running, parameter = read_running_version(target)
         deployment = read_deployments(target, first_deploy=running is None)
+        stacks = read_stacks(target)
     except target_module.TargetError as error:
         raise CliError(str(error)) from None
     except (BotoCoreError, ClientError) as error:
@@ -316,6 +349,7 @@ def evaluate(args: argparse.Namespace, *, now: Optional[Callable[[], datetime]] 
     checks = [
         Check("version format", PASS, f"{version}"),
         deployment,
+        stacks,
         newer_check(version, running, parameter),
         changelog_check(changelog, args.changelog, version),
         window_check(local, zone_label),
@@ -355,7 +389,8 @@ def cmd_preflight(args: argparse.Namespace) -> int:
 
 register(
     "preflight",
-    "pre-deployment checks: version format and bump, no deployment in progress, changelog entry, not Friday after 15:00",
+    "pre-deployment checks: version format and bump, no deployment or stack update in progress, changelog entry, "
+    "not Friday after 15:00",
     _arguments,
     cmd_preflight,
 )

@@ -66,6 +66,11 @@ SEED_PHASE_SECONDS: tuple[int, int, int, int] = (60, 600, 120, 30)
 
 IN_PROGRESS, COMPLETED, FAILED, ROLLED_BACK, SUPERSEDED = "IN_PROGRESS", "COMPLETED", "FAILED", "ROLLED_BACK", "SUPERSEDED"
 
+#: A new target unhealthy for longer than (grace + interval x unhealthy threshold) x this margin is stuck: by then
+#: ECS should have replaced its task (or the target recovered). Never less than STUCK_TARGET_FLOOR_SECONDS.
+STUCK_TARGET_MARGIN = 3
+STUCK_TARGET_FLOOR_SECONDS = 180
+
 
 # --------------------------------------------------------------------------------------------------------------
 # The expected timeline: phase durations and ETA
@@ -84,6 +89,9 @@ class Plan:
     deregistration_seconds: Optional[int] = None
     circuit_breaker_threshold: Optional[int] = None
     deployment_alarm_rollback: bool = False
+    #: How long a new target may stay unhealthy before the deployment is called stuck, and how that was computed.
+    stuck_target_seconds: int = SEED_PHASE_SECONDS[1]
+    stuck_target_formula: str = "the seed's 10 minutes of health checks"
 
     @property
     def total_seconds(self) -> int:
@@ -100,6 +108,10 @@ def plan_from_timeline(timeline: ServiceTimeline) -> Plan:
         timeline.completion_seconds * w,
     )
     waves = f" x {w} waves" if w > 1 else ""
+    grace = timeline.health_check_grace_period_seconds
+    interval = timeline.health_check_interval_seconds
+    unhealthy = timeline.unhealthy_threshold_count
+    stuck = max(STUCK_TARGET_FLOOR_SECONDS, (grace + interval * unhealthy) * STUCK_TARGET_MARGIN)
     return Plan(
         phase_seconds=seconds,
         source="template",
@@ -117,6 +129,11 @@ def plan_from_timeline(timeline: ServiceTimeline) -> Plan:
             timeline.circuit_breaker_rollback.threshold if timeline.circuit_breaker_rollback is not None else None
         ),
         deployment_alarm_rollback=timeline.alarm_rollback is not None,
+        stuck_target_seconds=stuck,
+        stuck_target_formula=(
+            f"(grace {grace} s + interval {interval} s x {unhealthy} unhealthy checks) x {STUCK_TARGET_MARGIN}"
+            + (f", at least {STUCK_TARGET_FLOOR_SECONDS} s" if stuck == STUCK_TARGET_FLOOR_SECONDS else "")
+        ),
     )
 
 
@@ -132,6 +149,8 @@ def seed_plan(reason: str) -> Plan:
         ),
         health_check_seconds=SEED_PHASE_SECONDS[HEALTH],
         health_check_formula="the seed's 5-10 minutes",
+        stuck_target_seconds=SEED_PHASE_SECONDS[HEALTH],
+        stuck_target_formula="the seed's 10 minutes of health checks",
     )
 
 
@@ -314,6 +333,8 @@ class Assessment:
     old_targets: dict[str, int] = field(default_factory=dict)
     stopped_new_tasks: int = 0
     health_problems: tuple[str, ...] = ()  #: unhealthy new targets, "ip:port unhealthy: Reason - Description"
+    #: (label, "Reason - Description") of every unhealthy target of a running new task (not of a stopped one)
+    unhealthy_new_targets: tuple[tuple[str, str], ...] = ()
     stop_reasons: tuple[str, ...] = ()  #: stoppedReason (+ containers) of the new tasks that stopped
     findings: tuple[Finding, ...] = ()
 
@@ -427,6 +448,7 @@ def assess(
     new_targets: dict[str, int] = {}
     old_targets: dict[str, int] = {}
     health_problems: list[str] = []
+    unhealthy_new_targets: list[tuple[str, str]] = []
     draining_old = False
     for description in targets:
         target_id = (description.get("Target") or {}).get("Id")
@@ -452,6 +474,8 @@ def assess(
         message = f"target {label} ({owner}) {state}" + (f": {text}" if text else "")
         if state == "unhealthy" and owner != "old task":
             health_problems.append(f"{label} unhealthy: {text}" if text else f"{label} unhealthy")
+            if owner == "new task":
+                unhealthy_new_targets.append((label, text))
         findings.append(Finding(f"target:{label}:{state}:{health.get('Reason', '')}", level, message))
 
     base = dict(
@@ -462,6 +486,7 @@ def assess(
         old_targets=old_targets,
         stopped_new_tasks=len(stopped),
         health_problems=tuple(health_problems),
+        unhealthy_new_targets=tuple(unhealthy_new_targets),
         stop_reasons=tuple(stop_reasons),
     )
 

@@ -4,8 +4,8 @@
   (``ecs.describe_services``, ``ecs.describe_task_definition``);
 * the running version: the SSM parameter ``<parameter prefix>/version`` and the PRIMARY task definition's
   ``APP_VERSION``, with a warning when they differ;
-* alarms in ALARM among the environment's alarms (``cloudwatch.describe_alarms(AlarmNamePrefix=...)``), first and
-  prominently;
+* alarms in ALARM among the environment's alarms, metric and composite
+  (``cloudwatch.describe_alarms(AlarmNamePrefix=..., AlarmTypes=[...])``, every page), first and prominently;
 * target health (``elbv2.describe_target_health``);
 * the last 5 events of the service and data stacks (``cloudformation.describe_stack_events``).
 
@@ -132,7 +132,8 @@ def collect(target: Any, *, clock: Clock = utc_now, sleep: Sleep = time.sleep) -
     token: Optional[str] = None
     cloudwatch = target.client("cloudwatch")
     while True:
-        kwargs: dict[str, Any] = {"AlarmNamePrefix": prefix}
+        # Without AlarmTypes describe_alarms returns metric alarms only.
+        kwargs: dict[str, Any] = {"AlarmNamePrefix": prefix, "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
         if token:
             kwargs["NextToken"] = token
         response = call(cloudwatch, "describe_alarms", sleep, **kwargs)

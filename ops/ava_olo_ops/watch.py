@@ -1,9 +1,10 @@
 """``ava-olo watch --env E``: follow the environment's ECS deployment until it finishes.
 
 Every ``--interval`` seconds it reads the service (``ecs.describe_services``), its running and recently stopped
-tasks (``ecs.list_tasks`` + ``ecs.describe_tasks``), the target group's health (``elbv2.describe_target_health``)
-and the new events of the service and data stacks (``cloudformation.describe_stack_events``), and hands them to
-:func:`ava_olo_ops.rollout.assess`. It prints:
+tasks (every page of ``ecs.list_tasks``, then ``ecs.describe_tasks`` 100 at a time), the target group's health
+(``elbv2.describe_target_health``) and the new events of the service and data stacks
+(``cloudformation.describe_stack_events``, printed only), and hands them to :func:`ava_olo_ops.rollout.assess`.
+Before it follows a deployment, the service stack's status comes from ``cloudformation.describe_stacks``. It prints:
 
 * each of the seed's phases (ECS task creation -> health checks -> traffic switch / draining -> completion) once,
   when entered, with the phases done and to come;
@@ -13,8 +14,12 @@ and the new events of the service and data stacks (``cloudformation.describe_sta
   stop (stoppedReason, exit codes), targets that fail their health checks (reason code and description), a
   circuit-breaker or alarm rollback (naming the alarm in ALARM), a CloudFormation rollback.
 
-Exit status: 0 the deployment COMPLETED; 1 it FAILED, was rolled back, or did not finish before ``--timeout``;
-2 bad input or AWS credentials.
+A new target that stays unhealthy for longer than the plan allows (``Plan.stuck_target_seconds``: (grace period +
+interval x unhealthy threshold) x 3, at least 3 minutes; the seed's 10 minutes without a readable template) makes
+the deployment *stuck*: watch stops waiting and names the target's health reason, even when ECS has not given up.
+
+Exit status: 0 the deployment COMPLETED; 1 it FAILED, was rolled back, is stuck, or did not finish before
+``--timeout``; 2 bad input or AWS credentials.
 
 Output: when stdout is not a terminal (CI) every line is a plain, timestamped line and nothing is repeated: a
 status line is printed only when the counts change (or every 5 minutes, so a CI log never looks stuck). On a
@@ -104,6 +109,22 @@ def call(client: Any, method: str, sleep: Sleep = time.sleep, **kwargs: Any) -> 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def paginate(client: Any, method: str, key: str, sleep: Sleep = time.sleep, **kwargs: Any) -> list[Any]:
+    """Every ``key`` item of every page of ``client.get_paginator(method)``; when a page is throttled the listing
+    starts again from the first page after 1, 2, 4, 8 s (through ``sleep``), so no page is skipped or counted twice."""
+    for delay in (*BACKOFF_SECONDS, None):
+        items: list[Any] = []
+        try:
+            for page in client.get_paginator(method).paginate(**kwargs):
+                items += page.get(key) or []
+            return items
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in THROTTLING_CODES or delay is None:
+                raise
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def aws_failure(error: BaseException) -> CliError:
     """A :class:`CliError` (exit 2) for an AWS error: credentials via ``target.explain``, else the error itself."""
     line = target_mod.explain(error)
@@ -167,12 +188,16 @@ def describe_service(ecs: Any, cluster: str, service: str, sleep: Sleep = time.s
 
 
 def service_tasks(ecs: Any, cluster: str, service: str, sleep: Sleep = time.sleep) -> list[dict[str, Any]]:
-    """The service's running (and pending) tasks and its recently stopped tasks, described."""
+    """The service's running (and pending) tasks and its recently stopped tasks, described.
+
+    Every page of ``list_tasks`` (100 ARNs a page): a stopped task of the new deployment can be on any of them.
+    ``describe_tasks`` takes at most 100 ARNs a call.
+    """
     arns: list[str] = []
     for status in ("RUNNING", "STOPPED"):
-        arns += call(ecs, "list_tasks", sleep, cluster=cluster, serviceName=service, desiredStatus=status).get("taskArns", [])
+        arns += paginate(ecs, "list_tasks", "taskArns", sleep, cluster=cluster, serviceName=service, desiredStatus=status)
     tasks: list[dict[str, Any]] = []
-    arns = list(dict.fromkeys(arns))[:200]
+    arns = list(dict.fromkeys(arns))
     for start in range(0, len(arns), 100):
         tasks += call(ecs, "describe_tasks", sleep, cluster=cluster, tasks=arns[start:start + 100]).get("tasks", [])
     return tasks
@@ -210,11 +235,18 @@ def stack_events(cloudformation: Any, stack: str, sleep: Sleep = time.sleep) -> 
         raise
 
 
-def _stack_status(events: list[dict[str, Any]], stack: str) -> Optional[str]:
-    for event in events:  # newest first
-        if event.get("LogicalResourceId") == stack and event.get("ResourceType") == "AWS::CloudFormation::Stack":
-            return event.get("ResourceStatus")
-    return None
+def stack_status(cloudformation: Any, stack: str, sleep: Sleep = time.sleep) -> tuple[Optional[str], Optional[datetime]]:
+    """``(StackStatus, LastUpdatedTime)`` of ``stack`` from ``describe_stacks``; ``(None, None)`` when it does not
+    exist. (Not from the stack events: the stack's own event can be more than a page of events back.)"""
+    try:
+        stacks = call(cloudformation, "describe_stacks", sleep, StackName=stack).get("Stacks") or []
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None, None
+        raise
+    if not stacks:
+        return None, None
+    return stacks[0].get("StackStatus"), stacks[0].get("LastUpdatedTime")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -252,7 +284,7 @@ class Watcher:
         self.said: set[str] = set()
         self.seen_service_events: Optional[set[str]] = None
         self.seen_stack_events: dict[str, set[str]] = {}
-        self.stack_status: dict[str, Optional[str]] = {}
+        self.unhealthy_since: dict[str, datetime] = {}  #: new target label -> first poll that saw it unhealthy
         self.last_health_problem = ""
         self.last_stop_reason = ""
         self.stopped_count = 0
@@ -327,7 +359,8 @@ class Watcher:
         elif phase == HEALTH and a is not None and a.health_problems:
             self.line(
                 f"  health checks normally take up to {plan.health_check_seconds} s here ({plan.health_check_formula}), "
-                "but a new target is already failing them (below)"
+                "but a new target is already failing them (below); watch calls the deployment stuck when a new target "
+                f"stays unhealthy for {short_duration(plan.stuck_target_seconds)} ({plan.stuck_target_formula})"
             )
         elif phase == HEALTH:
             self.line(
@@ -355,7 +388,12 @@ class Watcher:
             if events is None:
                 continue
             self.seen_stack_events[stack] = {e.get("EventId", "") for e in events}
-            self.stack_status[stack] = _stack_status(events, stack)
+
+    def service_stack_status(self) -> tuple[str, str]:
+        """The service stack's status now, and ``" (since HH:MM:SSZ)"`` from its LastUpdatedTime (or "")."""
+        status, updated = stack_status(self.target.client("cloudformation"), self.target.service_stack, self.sleep)
+        since = f" (since {updated.astimezone(timezone.utc).strftime('%H:%M:%SZ')})" if isinstance(updated, datetime) else ""
+        return status or "", since
 
     def report_stack_events(self) -> None:
         cloudformation = self.target.client("cloudformation")
@@ -371,8 +409,6 @@ class Watcher:
                 status = str(event.get("ResourceStatus", ""))
                 reason = event.get("ResourceStatusReason")
                 text = f"CloudFormation {stack}: {event.get('LogicalResourceId', '?')} {status}" + (f" - {reason}" if reason else "")
-                if event.get("LogicalResourceId") == stack and event.get("ResourceType") == "AWS::CloudFormation::Stack":
-                    self.stack_status[stack] = status
                 if status in ("UPDATE_ROLLBACK_IN_PROGRESS", "ROLLBACK_IN_PROGRESS") and event.get("LogicalResourceId") == stack:
                     self.line(f"PROBLEM: CloudFormation is rolling {stack} back" + (f": {reason}" if reason else ""))
                 elif "FAILED" in status:
@@ -412,6 +448,7 @@ class Watcher:
             previous_task_definitions=frozenset(p for p in previous if p and p != task_definition),
         )
         self.phase = None
+        self.unhealthy_since = {}
         created = deployment.get("createdAt")
         since = f", started {created.astimezone(timezone.utc).strftime('%H:%M:%SZ')}" if isinstance(created, datetime) else ""
         self.line(
@@ -463,7 +500,9 @@ class Watcher:
         names = sorted(set(configured) | set(mentioned))[:100]
         if not names:
             return ""
-        response = call(self.target.client("cloudwatch"), "describe_alarms", self.sleep, AlarmNames=names)
+        # Without AlarmTypes describe_alarms returns metric alarms only; a deployment alarm may be a composite one.
+        response = call(self.target.client("cloudwatch"), "describe_alarms", self.sleep, AlarmNames=names,
+                        AlarmTypes=["MetricAlarm", "CompositeAlarm"])
         alarms = list(response.get("MetricAlarms", [])) + list(response.get("CompositeAlarms", []))
         in_alarm = [x for x in alarms if x.get("StateValue") == "ALARM"]
         for alarm in in_alarm:
@@ -491,6 +530,10 @@ class Watcher:
         self.end_status()
         label = "ROLLED BACK" if a.verdict == ROLLED_BACK else "FAILED"
         self.line(f"{label}: {a.reason}" + (f" ({'; '.join(extra)})" if extra else ""))
+        self.next_steps()
+        return EXIT_FAILED
+
+    def next_steps(self) -> None:
         outputs = self.target.outputs()
         hints = []
         if outputs.get("LogGroupName"):
@@ -499,6 +542,35 @@ class Watcher:
             hints.append(f"curl -s {outputs['ServiceUrl'].rstrip('/')}/health")
         hints.append(f"ava-olo status --env {self.target.environment}")
         self.line("next: " + "; ".join(hints) + " (seed Troubleshooting, Issue 1)")
+
+    def stuck_target(self, a: Assessment) -> Optional[tuple[str, str, float]]:
+        """``(label, reason, seconds)`` of the new target unhealthy the longest, once past ``plan.stuck_target_seconds``.
+
+        Each new target's clock starts at the first poll that sees it unhealthy and stops when it is not (healthy,
+        draining, gone): a target that ECS replaces starts a new clock with its new address.
+        """
+        now = self.clock()
+        current = dict(a.unhealthy_new_targets)
+        self.unhealthy_since = {label: self.unhealthy_since.get(label, now) for label in current}
+        worst: Optional[tuple[str, str, float]] = None
+        for label, since in self.unhealthy_since.items():
+            seconds = (now - since).total_seconds()
+            if seconds >= self.plan.stuck_target_seconds and (worst is None or seconds > worst[2]):
+                worst = (label, current[label], seconds)
+        return worst
+
+    def finish_stuck(self, a: Assessment, label: str, reason: str, seconds: float) -> int:
+        assert self.tracked is not None
+        self.end_status()
+        self.line(
+            f"FAILED: deployment {self.tracked.deployment_id} ({revision(self.tracked.task_definition)}) is stuck: new target "
+            f"{label} has been unhealthy for {short_duration(seconds)}, longer than its health checks can take "
+            f"({short_duration(self.plan.stuck_target_seconds)}: {self.plan.stuck_target_formula})"
+            + (f": {reason}" if reason else ": no reason given by the load balancer")
+            + f" ({a.status_line()}). ECS has not given up: the deployment continues in AWS until the circuit breaker "
+            "or CloudFormation stops it; fix the health endpoint or roll back (seed Issue 1)"
+        )
+        self.next_steps()
         return EXIT_FAILED
 
     def finish_completed(self, a: Assessment) -> int:
@@ -562,12 +634,13 @@ class Watcher:
                 raise CliError(f"ECS service {self.service_name} has no PRIMARY deployment")
 
             if self.tracked is None and waiting_since is None:
-                updating = (self.stack_status.get(self.target.service_stack) or "").endswith("_IN_PROGRESS")
                 settled = primary.get("rolloutState") in ("COMPLETED", None) and not [o for o in others if o.get("status") == "ACTIVE"]
-                if updating and settled:
+                # Only a settled service needs the stack's status: is CloudFormation about to start a deployment?
+                status, since = self.service_stack_status() if settled else ("", "")
+                if settled and status.endswith("_IN_PROGRESS"):
                     waiting_since = primary
                     self.line(
-                        f"{self.target.service_stack} is {self.stack_status[self.target.service_stack]}; waiting for "
+                        f"{self.target.service_stack} is {status}{since}; waiting for "
                         f"CloudFormation to start the ECS deployment (now running {revision(primary.get('taskDefinition'))})"
                     )
                 else:
@@ -577,7 +650,7 @@ class Watcher:
                     previous = {waiting_since.get("taskDefinition", "")} | {o.get("taskDefinition", "") for o in others}
                     self.track(primary, previous)
                 else:
-                    status = self.stack_status.get(self.target.service_stack) or ""
+                    status, _ = self.service_stack_status()
                     if status and not status.endswith("_IN_PROGRESS"):
                         self.end_status()
                         if "ROLLBACK" in status or "FAILED" in status:
@@ -609,6 +682,9 @@ class Watcher:
                 if a.verdict in (FAILED, ROLLED_BACK):
                     return self.finish_failed(a, service)
                 if a.verdict != SUPERSEDED:
+                    stuck = self.stuck_target(a)
+                    if stuck is not None:
+                        return self.finish_stuck(a, *stuck)
                     self.progress(a)
 
             elapsed = (self.clock() - start).total_seconds()

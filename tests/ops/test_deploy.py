@@ -1,7 +1,8 @@
 """`ava-olo deploy`: preflight, cdk synth, guard, cdk deploy (background) with watch (foreground), verify.
 
-No subprocess ever runs: the foreground runner (cdk synth, a subprocess watch) is a recorder, the background
-launcher returns a :class:`FakeCdk` whose ``wait()`` result the test chooses, and the service stack's state (what
+No subprocess ever runs and nothing sleeps: the foreground runner (cdk synth, a subprocess watch) is a recorder, the
+background launcher returns a :class:`FakeCdk` that ends after a number of seconds on the recorder's clock (which
+only the recorded ``sleep`` advances) with the exit code the test chooses, and the service stack's state (what
 deploy polls before it starts watch) is scripted. Most tests also record the in-process ``ava-olo`` steps; some run
 the real preflight (botocore Stubber), the real guard (a cloud assembly on disk, a fake CloudFormation client) and
 the real verify (a local HTTP server).
@@ -34,35 +35,36 @@ State = Union[deploy.StackState, None, Exception]
 
 
 class FakeCdk:
-    """The background ``cdk deploy``: running until deploy waits for it (or until ``ends_after_polls`` polls);
-    ``wait()`` then returns ``code``. ``interrupted_waits`` waits raise KeyboardInterrupt first (a Ctrl-C)."""
+    """The background ``cdk deploy``: running for ``runs_for`` seconds on the recorder's clock (None: forever), or
+    until ``ends_after_polls`` polls; then ``poll()`` returns ``code`` (and records "cdk ended" once)."""
 
     pid = 4242
 
-    def __init__(self, code: int = 0, *, ends_after_polls: Optional[int] = None, interrupted_waits: int = 0,
+    def __init__(self, code: int = 0, *, runs_for: Optional[float] = 60.0, ends_after_polls: Optional[int] = None,
                  stop_code: int = -signal.SIGINT, log_text: str = "") -> None:
         self.code = code
+        self.runs_for = runs_for
         self.ends_after_polls = ends_after_polls
-        self.interrupted_waits = interrupted_waits
         self.stop_code = stop_code
         self.log_text = log_text
         self.finished = False
         self.polls = 0
         self.events: list[str] = []
+        self.clock: Any = lambda: 0.0
+        self.started_at = 0.0
 
     def poll(self) -> Optional[int]:
         self.polls += 1
-        if self.ends_after_polls is not None and self.polls > self.ends_after_polls:
+        if not self.finished and (
+            (self.ends_after_polls is not None and self.polls > self.ends_after_polls)
+            or (self.runs_for is not None and self.clock() - self.started_at >= self.runs_for)
+        ):
             self.finished = True
+            self.events.append("cdk ended")
         return self.code if self.finished else None
 
     def wait(self) -> int:
-        self.events.append("cdk wait")
-        if self.interrupted_waits:
-            self.interrupted_waits -= 1
-            raise KeyboardInterrupt
-        self.finished = True
-        return self.code
+        raise AssertionError("deploy must poll cdk deploy (with heartbeats and --cdk-timeout), not block in wait()")
 
     def stop(self) -> int:
         self.events.append("cdk stop")
@@ -76,7 +78,7 @@ class Recorder:
 
     def __init__(self, codes: Optional[dict[str, int]] = None, *, cdk: Optional[FakeCdk] = None,
                  states: Sequence[State] = (SETTLED, SETTLED, UPDATING), real: Sequence[str] = (),
-                 watch_raises: Optional[BaseException] = None) -> None:
+                 watch_raises: Optional[BaseException] = None, interrupted_sleeps: int = 0) -> None:
         self.codes = codes or {}
         self.cdk = cdk or FakeCdk()
         self.cdk.events = self.events = []
@@ -84,15 +86,19 @@ class Recorder:
         self.states = list(states)
         self.real = set(real)
         self.watch_raises = watch_raises
+        self.interrupted_sleeps = interrupted_sleeps  # that many sleeps raise KeyboardInterrupt (a Ctrl-C)
         self.cdk_running_during_watch: Optional[bool] = None
+        self.watch_at: Optional[float] = None
         self.clock = 0.0
+        self.cdk.clock = lambda: self.clock
         self.launched_log: Optional[Path] = None
 
     def _code(self, key: str) -> int:
         return self.codes.get(key, 0)
 
     def _watch(self) -> int:
-        self.cdk_running_during_watch = not self.cdk.finished
+        self.cdk_running_during_watch = self.cdk.poll() is None
+        self.watch_at = self.clock
         if self.watch_raises is not None:
             raise self.watch_raises
         return self._code("watch")
@@ -107,6 +113,7 @@ class Recorder:
         self.calls.append(("launch", list(argv), env))
         self.events.append("cdk deploy")
         self.launched_log = log
+        self.cdk.started_at = self.clock
         if self.cdk.log_text:
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(self.cdk.log_text)
@@ -127,6 +134,9 @@ class Recorder:
         return state
 
     def sleep(self, seconds: float) -> None:
+        if self.interrupted_sleeps:
+            self.interrupted_sleeps -= 1
+            raise KeyboardInterrupt
         self.clock += seconds
 
     @property
@@ -167,7 +177,7 @@ def run(*extra: str) -> int:
     return main(["deploy", "--env", "staging", "--version", "v3.2.1", *extra])
 
 
-ALL = ["preflight", "synth", "guard", "cdk deploy", "watch", "cdk wait", "verify"]
+ALL = ["preflight", "synth", "guard", "cdk deploy", "watch", "cdk ended", "verify"]
 
 # ----------------------------------------------------------------------------------------------------------------
 # Order and arguments
@@ -213,6 +223,7 @@ def test_preflight_refusal_stops_before_anything_else(project, monkeypatch, caps
     monkeypatch.setattr(preflight, "clock", lambda: THURSDAY_10)
     aws = install_aws(monkeypatch, Aws())
     aws.running_version("v3.2.0").stack().deployments(deployment("PRIMARY", "IN_PROGRESS", 8), deployment("ACTIVE", "COMPLETED", 7))
+    aws.stack_statuses()
     recorder = install(monkeypatch, Recorder(real=("preflight",)))
     assert run("--region", "us-east-1", "--timezone", "Europe/Zagreb", "--override", "hotfix") == 1
     assert recorder.steps == ["preflight"]
@@ -221,6 +232,20 @@ def test_preflight_refusal_stops_before_anything_else(project, monkeypatch, caps
     assert one_error_line(captured.err) == (
         "error: deploy stopped at step 1/6 'preflight' (exit 1); not run: cdk synth, guard, cdk deploy, watch, verify"
     )
+    aws.assert_all_used()
+
+
+def test_preflight_refuses_while_another_deploy_updates_the_data_stack(project, monkeypatch, capsys):
+    """A second ``ava-olo deploy`` while the first one is still on the data stack (ECS quiet): nothing runs."""
+    monkeypatch.setattr(preflight, "clock", lambda: THURSDAY_10)
+    aws = install_aws(monkeypatch, Aws())
+    aws.running_version("v3.2.0").stack().deployments(deployment()).stack_statuses(data="UPDATE_IN_PROGRESS")
+    recorder = install(monkeypatch, Recorder(real=("preflight",)))
+    assert run("--region", "us-east-1", "--timezone", "Europe/Zagreb", "--override", "hotfix") == 1
+    assert recorder.steps == ["preflight"]
+    captured = capsys.readouterr()
+    assert "✗ no stack update in progress: ava-olo-staging-data is UPDATE_IN_PROGRESS" in captured.out
+    assert one_error_line(captured.err).startswith("error: deploy stopped at step 1/6 'preflight' (exit 1)")
     aws.assert_all_used()
 
 
@@ -319,9 +344,9 @@ def test_watch_runs_while_cdk_deploy_is_running_once_cloudformation_updates_the_
     recorder = install(monkeypatch, Recorder(states=[SETTLED, SETTLED, UPDATING]))
     assert run() == 0
     assert recorder.events == ["preflight", "synth", "guard", "stack?", "cdk deploy", "stack?", "stack?", "watch",
-                               "cdk wait", "verify"]
+                               "cdk ended", "verify"]
     assert recorder.cdk_running_during_watch is True
-    assert recorder.clock == deploy.POLL_SECONDS  # slept once between the two polls
+    assert recorder.watch_at == deploy.POLL_SECONDS  # slept once between the two polls
     out = capsys.readouterr().out
     assert f"waiting for CloudFormation to start updating {STACK}" in out
     assert "watch ended (exit 0): cdk deploy (pid 4242) is still running, waiting for it to finish" in out
@@ -336,7 +361,7 @@ def test_a_changed_last_updated_time_also_starts_watch(project, monkeypatch):
 
 def test_a_long_wait_for_cloudformation_says_so(project, monkeypatch, capsys):
     polls = int(deploy.NOTE_SECONDS // deploy.POLL_SECONDS) + 1
-    install(monkeypatch, Recorder(states=[SETTLED] * (polls + 1) + [UPDATING]))
+    install(monkeypatch, Recorder(states=[SETTLED] * (polls + 1) + [UPDATING], cdk=FakeCdk(runs_for=600)))
     assert run() == 0
     out = capsys.readouterr().out
     assert out.count(f"still waiting for CloudFormation to start updating {STACK} (2 min 00 s; cdk deploy is running, "
@@ -348,7 +373,7 @@ def test_cdk_failure_after_watch_is_reported_as_cdk_deploy_with_both_exit_codes(
     log = "\n".join(f"line {n}" for n in range(1, 51)) + "\n❌ ava-olo-staging-service failed: UPDATE_ROLLBACK_COMPLETE"
     recorder = install(monkeypatch, Recorder({"watch": 1}, cdk=FakeCdk(3, log_text=log)))
     assert run() == 3
-    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "watch", "cdk wait"]
+    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "watch", "cdk ended"]
     captured = capsys.readouterr()
     assert one_error_line(captured.err) == (
         "error: deploy stopped at step 4/6 'cdk deploy' (exit 3; watch exit 1); not run: verify"
@@ -370,7 +395,7 @@ def test_cdk_failure_before_cloudformation_starts_skips_watch(project, monkeypat
     """cdk fails publishing assets (or on the data stack): the service stack never changes, nothing to watch."""
     recorder = install(monkeypatch, Recorder(cdk=FakeCdk(1, ends_after_polls=2), states=[SETTLED]))
     assert run() == 1
-    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "cdk wait"]
+    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "cdk ended"]
     captured = capsys.readouterr()
     assert f"CloudFormation had not started updating {STACK} when cdk deploy ended" in captured.out
     assert one_error_line(captured.err) == (
@@ -382,7 +407,7 @@ def test_cdk_success_without_a_service_stack_update_watches_afterwards(project, 
     """No change to the service stack: cdk ends first; watch then runs as a summary."""
     recorder = install(monkeypatch, Recorder(cdk=FakeCdk(0, ends_after_polls=1), states=[SETTLED]))
     assert run() == 0
-    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "cdk wait", "watch", "verify"]
+    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "cdk ended", "watch", "verify"]
     assert recorder.cdk_running_during_watch is False
     assert "==> step 5/6 watch (after cdk deploy): ava-olo watch --env staging" in capsys.readouterr().out
 
@@ -397,7 +422,7 @@ def test_cdk_success_without_a_service_stack_update_watches_afterwards(project, 
 def test_without_a_readable_service_stack_watch_runs_after_cdk(project, monkeypatch, capsys, baseline, note):
     recorder = install(monkeypatch, Recorder(states=[baseline]))
     assert run() == 0
-    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "cdk wait", "watch", "verify"]
+    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "cdk ended", "watch", "verify"]
     assert recorder.events.count("stack?") == 1  # the baseline only: no polling
     out = capsys.readouterr().out
     assert note in out
@@ -407,14 +432,14 @@ def test_without_a_readable_service_stack_watch_runs_after_cdk(project, monkeypa
 def test_a_stack_read_failing_while_polling_waits_for_cdk_then_watches(project, monkeypatch, capsys):
     recorder = install(monkeypatch, Recorder(states=[SETTLED, deploy.target_module.TargetError("expired"), SETTLED]))
     assert run() == 0
-    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "cdk wait", "watch", "verify"]
+    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "cdk ended", "watch", "verify"]
     assert f"note: cannot read {STACK} (expired)" in capsys.readouterr().out
 
 
 def test_watch_failure_with_cdk_success_is_reported_as_watch(project, monkeypatch, capsys):
     recorder = install(monkeypatch, Recorder({"watch": 1}))
     assert run() == 1
-    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "watch", "cdk wait"]
+    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "watch", "cdk ended"]
     assert one_error_line(capsys.readouterr().err) == (
         "error: deploy stopped at step 5/6 'watch' (exit 1; cdk deploy exit 0); not run: verify"
     )
@@ -435,6 +460,74 @@ def test_watch_runs_as_a_subprocess_when_the_module_is_not_installed(project, mo
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Waiting for cdk deploy: heartbeats and --cdk-timeout (cdk is never stopped by the timeout)
+# ----------------------------------------------------------------------------------------------------------------
+
+HEARTBEAT = "cdk deploy still running ({} min); log: cdk.out/ava-olo-deploy.log"
+
+
+def test_a_long_cdk_deploy_after_watch_prints_a_heartbeat_every_few_minutes(project, monkeypatch, capsys):
+    """watch gave up at 10 s; CloudFormation still waits for ECS: a line every HEARTBEAT_SECONDS, none in between."""
+    runs_for = 2 * deploy.HEARTBEAT_SECONDS + 60  # 7 min
+    recorder = install(monkeypatch, Recorder(cdk=FakeCdk(runs_for=runs_for)))
+    assert run() == 0
+    assert recorder.steps == ALL
+    assert runs_for <= recorder.clock < runs_for + deploy.CDK_POLL_SECONDS  # polled, not one long sleep
+    out = capsys.readouterr().out
+    heartbeats = [line.strip() for line in out.splitlines() if "cdk deploy still running" in line]
+    assert heartbeats == [HEARTBEAT.format(3), HEARTBEAT.format(6)]
+    assert "    cdk deploy finished (exit 0)" in out
+
+
+def test_cdk_timeout_stops_waiting_but_leaves_cdk_deploy_running(project, monkeypatch, capsys):
+    recorder = install(monkeypatch, Recorder(cdk=FakeCdk(runs_for=None)))  # CloudFormation waits for ECS for hours
+    assert run() == deploy.EXIT_CDK_TIMEOUT
+    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "watch"]  # no "cdk stop", no verify
+    assert not recorder.cdk.finished
+    limit = deploy.CDK_TIMEOUT_MINUTES * 60  # the default, 120 min
+    assert limit <= recorder.clock < limit + deploy.CDK_POLL_SECONDS
+    captured = capsys.readouterr()
+    heartbeats = [line for line in captured.out.splitlines() if "cdk deploy still running" in line]
+    assert len(heartbeats) == int((limit - deploy.POLL_SECONDS) // deploy.HEARTBEAT_SECONDS)
+    assert ("gave up waiting for cdk deploy after 120 min (--cdk-timeout 120): it was NOT stopped - a deployment is "
+            "not cut short - and keeps running in the background (pid 4242), writing to cdk.out/ava-olo-deploy.log; "
+            "follow it with 'tail -f cdk.out/ava-olo-deploy.log' and 'ava-olo watch --env staging'") in captured.out
+    assert one_error_line(captured.err) == (
+        "error: deploy stopped at step 4/6 'cdk deploy' (exit 124, still running after --cdk-timeout 120 min: not "
+        "stopped, log: cdk.out/ava-olo-deploy.log; watch exit 0); not run: verify"
+    )
+
+
+def test_cdk_timeout_while_waiting_for_cloudformation_skips_watch(project, monkeypatch, capsys):
+    """cdk hangs publishing assets: the service stack never changes; --cdk-timeout 1 ends the wait after a minute."""
+    recorder = install(monkeypatch, Recorder(cdk=FakeCdk(runs_for=None), states=[SETTLED]))
+    assert run("--cdk-timeout", "1") == deploy.EXIT_CDK_TIMEOUT
+    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy"]
+    assert 60 <= recorder.clock < 60 + deploy.POLL_SECONDS
+    captured = capsys.readouterr()
+    assert "gave up waiting for cdk deploy after 1 min (--cdk-timeout 1): it was NOT stopped" in captured.out
+    assert "still running, waiting for it to finish" not in captured.out
+    assert one_error_line(captured.err) == (
+        "error: deploy stopped at step 4/6 'cdk deploy' (exit 124, still running after --cdk-timeout 1 min: not "
+        "stopped, log: cdk.out/ava-olo-deploy.log); not run: watch, verify"
+    )
+
+
+def test_cdk_ending_before_the_timeout_is_not_a_timeout(project, monkeypatch):
+    recorder = install(monkeypatch, Recorder(cdk=FakeCdk(runs_for=25 * 60)))
+    assert run("--cdk-timeout", "30") == 0
+    assert recorder.steps == ALL
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "nan", "inf"])
+def test_a_bad_cdk_timeout_is_bad_input(project, monkeypatch, capsys, value):
+    recorder = install(monkeypatch, Recorder())
+    assert run("--cdk-timeout", value) == 2
+    assert recorder.events == []
+    assert "--cdk-timeout" in one_error_line(capsys.readouterr().err)
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Interrupts and errors while cdk deploy runs: cdk is never left running
 # ----------------------------------------------------------------------------------------------------------------
 
@@ -442,7 +535,7 @@ def test_watch_runs_as_a_subprocess_when_the_module_is_not_installed(project, mo
 def test_ctrl_c_in_watch_waits_for_cdk_deploy_instead_of_cutting_it_short(project, monkeypatch, capsys):
     recorder = install(monkeypatch, Recorder(watch_raises=KeyboardInterrupt()), watch_in_process=False)
     assert run() == 130
-    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "watch", "cdk wait"]
+    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "watch", "cdk ended"]
     assert recorder.cdk.finished and "cdk stop" not in recorder.events
     captured = capsys.readouterr()
     assert ("interrupted: cdk deploy (pid 4242) is still running, waiting for it to finish - a deployment is not cut "
@@ -455,27 +548,23 @@ def test_ctrl_c_in_watch_waits_for_cdk_deploy_instead_of_cutting_it_short(projec
 def test_an_in_process_watch_interrupted_reports_130_and_deploy_still_waits(project, monkeypatch, capsys):
     recorder = install(monkeypatch, Recorder({"watch": 130}))  # cli.main turns the Ctrl-C into exit 130
     assert run() == 130
-    assert recorder.steps[-2:] == ["watch", "cdk wait"]
+    assert recorder.steps[-2:] == ["watch", "cdk ended"]
     assert "watch was interrupted: cdk deploy (pid 4242) is still running" in capsys.readouterr().out
 
 
 def test_ctrl_c_while_waiting_for_cloudformation_waits_for_cdk(project, monkeypatch, capsys):
-    recorder = install(monkeypatch, Recorder(states=[SETTLED]))
-
-    def interrupted(seconds: float) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(deploy, "sleep", interrupted)
+    recorder = install(monkeypatch, Recorder(states=[SETTLED], interrupted_sleeps=1))
     assert run() == 130
-    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "cdk wait"]
+    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "cdk ended"]
     assert "'watch' (exit 130; cdk deploy exit 0)" in one_error_line(capsys.readouterr().err)
 
 
 def test_a_second_ctrl_c_stops_cdk_deploy_and_says_so(project, monkeypatch, capsys):
-    cdk = FakeCdk(interrupted_waits=1)
-    recorder = install(monkeypatch, Recorder(cdk=cdk, watch_raises=KeyboardInterrupt()), watch_in_process=False)
+    # the stack updates at the first poll (no sleep before watch); the first sleep while waiting for cdk: a Ctrl-C
+    recorder = install(monkeypatch, Recorder(states=[SETTLED, UPDATING], watch_raises=KeyboardInterrupt(),
+                                             interrupted_sleeps=1), watch_in_process=False)
     assert run() == 130
-    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "watch", "cdk wait", "cdk stop"]
+    assert recorder.steps == ["preflight", "synth", "guard", "cdk deploy", "watch", "cdk stop"]
     captured = capsys.readouterr()
     assert ("stopped cdk deploy (exit 130). A CloudFormation update it had started continues in AWS - follow it with "
             "'ava-olo watch --env staging'") in captured.out
@@ -488,7 +577,7 @@ def test_an_unexpected_error_in_watch_waits_for_cdk_then_propagates(project, mon
     recorder = install(monkeypatch, Recorder(watch_raises=RuntimeError("boom")))
     with pytest.raises(RuntimeError, match="boom"):
         run()
-    assert recorder.steps[-2:] == ["watch", "cdk wait"] and recorder.cdk.finished
+    assert recorder.steps[-2:] == ["watch", "cdk ended"] and recorder.cdk.finished
     assert "error while cdk deploy runs (RuntimeError: boom): cdk deploy (pid 4242) is still running" in capsys.readouterr().out
 
 

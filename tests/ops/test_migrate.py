@@ -8,7 +8,8 @@ runs from the project root, so ``environments/production.json`` ("tier": "produc
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -79,7 +80,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], Aws]:
     monkeypatch.setattr(migrate, "sleep", state.sleeps.append)
 
     def at(moment: datetime) -> Aws:
-        monkeypatch.setattr(migrate, "utc_now", lambda: moment)
+        # The clock moves only by the injected sleeps: deterministic, and no real waiting.
+        monkeypatch.setattr(migrate, "utc_now", lambda: moment + timedelta(seconds=sum(state.sleeps)))
         return state
 
     return at
@@ -132,7 +134,8 @@ def staging_record(aws: Aws, value: Optional[str]) -> None:
         aws.add("ssm", "get_parameter", {"Parameter": {"Name": name, "Type": "String", "Value": value, "Version": 3}}, {"Name": name})
 
 
-def database(aws: Aws, image_version: str = VERSION) -> None:
+def database(aws: Aws, image_version: str = VERSION, env: str = "staging", running: Optional[list[str]] = []) -> None:
+    """The read-only preparation; ``running``: the migration tasks ListTasks answers (None: not asked)."""
     aws.add(
         "rds",
         "describe_db_clusters",
@@ -171,6 +174,13 @@ def database(aws: Aws, image_version: str = VERSION) -> None:
         {"taskDefinition": {"containerDefinitions": [{"name": "migrate", "image": f"{REPOSITORY}:{image_version}"}]}},
         {"taskDefinition": TASK_DEFINITION},
     )
+    if running is not None:
+        aws.add(
+            "ecs",
+            "list_tasks",
+            {"taskArns": running},
+            {"cluster": f"ava-olo-{env}", "startedBy": "ava-olo-migrate", "desiredStatus": "RUNNING"},
+        )
 
 
 def snapshot(aws: Aws, identifier: str, *statuses: str) -> None:
@@ -189,7 +199,10 @@ def snapshot(aws: Aws, identifier: str, *statuses: str) -> None:
         )
 
 
-def task(aws: Aws, env: str, exit_code: int, stopped_reason: str = "Essential container in task exited") -> None:
+def task(
+    aws: Aws, env: str, exit_code: int, stopped_reason: str = "Essential container in task exited", missing: int = 0
+) -> None:
+    """RunTask, then ``missing`` MISSING answers (ECS eventual consistency), RUNNING, STOPPED and the log."""
     cluster = f"ava-olo-{env}"
     aws.add(
         "ecs",
@@ -211,6 +224,8 @@ def task(aws: Aws, env: str, exit_code: int, stopped_reason: str = "Essential co
         },
     )
     params = {"cluster": cluster, "tasks": [TASK_ARN]}
+    for _ in range(missing):
+        aws.add("ecs", "describe_tasks", {"tasks": [], "failures": [{"arn": TASK_ARN, "reason": "MISSING"}]}, params)
     aws.add("ecs", "describe_tasks", {"tasks": [{"taskArn": TASK_ARN, "lastStatus": "RUNNING"}]}, params)
     stopped = {
         "taskArn": TASK_ARN,
@@ -291,15 +306,15 @@ def test_failed_migration_exits_1_prints_the_restore_commands_and_records_nothin
     assert "DuplicateColumn" in out
     assert "failed: the migration container exited with exit code 1; task stopped: Essential container in task exited" in err
     assert (
-        "aws rds restore-db-cluster-from-snapshot --db-cluster-identifier farmer-crm-restored "
+        "aws rds restore-db-cluster-from-snapshot --db-cluster-identifier farmer-crm-restored-20250614-120000 "
         f"--snapshot-identifier {STAGING_SNAPSHOT} --engine aurora-postgresql --engine-version 17.9 "
         "--db-subnet-group-name ava-olo-farmer-crm-subnets --vpc-security-group-ids sg-db "
         "--db-cluster-parameter-group-name farmer-crm-params --kms-key-id arn:aws:kms:us-east-1:123456789012:key/abcd "
         "--port 5432 --enable-cloudwatch-logs-exports postgresql --copy-tags-to-snapshot --region us-east-1"
     ) in err
     assert (
-        "aws rds create-db-instance --db-instance-identifier farmer-crm-restored-writer --db-cluster-identifier "
-        "farmer-crm-restored --engine aurora-postgresql --db-instance-class db.r6g.large --region us-east-1"
+        "aws rds create-db-instance --db-instance-identifier farmer-crm-restored-20250614-120000-writer "
+        "--db-cluster-identifier farmer-crm-restored-20250614-120000 --engine aurora-postgresql --db-instance-class db.r6g.large --region us-east-1"
     ) in err
     assert "NEW cluster" in err
 
@@ -338,6 +353,31 @@ def test_a_container_that_never_ran_leaves_the_database_unchanged_and_needs_no_r
     assert "exited with no exit code (it never ran); task stopped: Task failed to start; container: CannotPullContainerError" in err
     assert "database is unchanged" in err and "restore-db-cluster-from-snapshot" not in err
     assert stub.mutating == ["CreateDBClusterSnapshot", "RunTask"]
+
+
+def test_a_container_killed_while_running_is_not_reported_as_never_ran(aws, capsys):
+    """No exit code after the task was seen RUNNING: it may have changed the schema, so restore advice is due."""
+    stub = aws(OUTSIDE)
+    outputs(stub, "staging")
+    database(stub)
+    snapshot(stub, STAGING_SNAPSHOT, "available")
+    stub.add("ecs", "run_task", {"tasks": [{"taskArn": TASK_ARN}], "failures": []})
+    stub.add("ecs", "describe_tasks", {"tasks": [{"taskArn": TASK_ARN, "lastStatus": "RUNNING"}]})
+    killed = {
+        "taskArn": TASK_ARN,
+        "lastStatus": "STOPPED",
+        "stoppedReason": "Task stopped by user",
+        "containers": [{"name": "migrate", "reason": "SIGKILL"}],
+    }
+    stub.add("ecs", "describe_tasks", {"tasks": [killed]})
+    stub.error("logs", "get_log_events", "ResourceNotFoundException")
+
+    assert stub.run("--env", "staging", "--version", VERSION) == 1
+
+    err = capsys.readouterr().err
+    assert "no exit code (it was stopped while running)" in err
+    assert "never ran" not in err and "database is unchanged" not in err
+    assert "restore-db-cluster-from-snapshot" in err
 
 
 def test_snapshot_timeout_is_bounded_and_stops_before_the_task(aws, capsys):
@@ -388,7 +428,7 @@ def test_production_inside_the_window_with_a_staging_record_snapshots_before_run
     stub = aws(INSIDE)
     outputs(stub, "production")
     staging_record(stub, VERSION)
-    database(stub)
+    database(stub, env="production")
     full_run(stub, "production", PRODUCTION_SNAPSHOT)
 
     assert stub.run("--env", "production", "--version", VERSION) == 0
@@ -404,7 +444,7 @@ def test_override_with_a_reason_proceeds_and_prints_the_reason(aws, capsys):
     stub = aws(OUTSIDE)
     outputs(stub, "production")
     staging_record(stub, None)
-    database(stub)
+    database(stub, env="production")
     full_run(stub, "production", "production-v3-2-0-schema-button-aurora-20250614-120000")
 
     reason = "hotfix for the sign-up outage, approved by the on-call lead"
@@ -420,7 +460,7 @@ def test_dry_run_shows_every_step_and_makes_no_mutating_call(aws, capsys):
     stub = aws(INSIDE)
     outputs(stub, "production")
     staging_record(stub, VERSION)
-    database(stub)
+    database(stub, env="production")
 
     assert stub.run("--env", "production", "--version", VERSION, "--dry-run") == 0
 
@@ -428,6 +468,7 @@ def test_dry_run_shows_every_step_and_makes_no_mutating_call(aws, capsys):
     assert stub.mutating == []
     assert stub.calls == [
         "DescribeStacks", "DescribeStacks", "GetParameter", "DescribeDBClusters", "DescribeDBInstances", "DescribeTaskDefinition",
+        "ListTasks",
     ]
     for step in (
         f"create cluster snapshot {PRODUCTION_SNAPSHOT} of farmer-crm",
@@ -435,7 +476,9 @@ def test_dry_run_shows_every_step_and_makes_no_mutating_call(aws, capsys):
         f"APP_VERSION={VERSION}",
         "migrate/migrate/<task id> of /ecs/monitoring-dashboards-production-migrate",
         f"put {VERSION} into /ava-olo/production/monitoring-dashboards/schema-version",
-        f"aws rds restore-db-cluster-from-snapshot --db-cluster-identifier farmer-crm-restored --snapshot-identifier {PRODUCTION_SNAPSHOT}",
+        "aws rds restore-db-cluster-from-snapshot --db-cluster-identifier farmer-crm-restored-20250614-023000 "
+        f"--snapshot-identifier {PRODUCTION_SNAPSHOT}",
+        "then re-check the low-traffic window 02:00-04:00 UTC",
         "dry run: nothing was changed",
     ):
         assert step in out
@@ -444,12 +487,177 @@ def test_dry_run_shows_every_step_and_makes_no_mutating_call(aws, capsys):
 def test_deployed_image_of_another_version_is_refused_before_the_snapshot(aws, capsys):
     stub = aws(OUTSIDE)
     outputs(stub, "staging")
-    database(stub, image_version="v3.1.0")
+    database(stub, image_version="v3.1.0", running=None)
 
     assert stub.run("--env", "staging", "--version", VERSION) == 1
 
     assert stub.mutating == []
     assert "runs image tag v3.1.0, not v3.2.0-schema-button-aurora" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# ECS eventual consistency, Ctrl-C, the window at RunTask, concurrent migrations
+# ----------------------------------------------------------------------------------------------------------------
+
+MISSING = {"tasks": [], "failures": [{"arn": TASK_ARN, "reason": "MISSING"}]}
+
+
+def started(aws: Aws) -> None:
+    """RunTask answered with the task (parameters are checked by the full-run tests)."""
+    aws.add("ecs", "run_task", {"tasks": [{"taskArn": TASK_ARN, "lastStatus": "PROVISIONING"}], "failures": []})
+
+
+def interrupt_on_sleep(monkeypatch: pytest.MonkeyPatch, aws: Aws, number: int) -> None:
+    """The ``number``-th wait (1-based) is interrupted by Ctrl-C."""
+
+    def sleep(seconds: float) -> None:
+        aws.sleeps.append(seconds)
+        if len(aws.sleeps) == number:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(migrate, "sleep", sleep)
+
+
+def test_a_task_missing_right_after_run_task_is_asked_for_again_not_taken_as_stopped(aws, capsys):
+    stub = aws(OUTSIDE)
+    outputs(stub, "staging")
+    database(stub)
+    snapshot(stub, STAGING_SNAPSHOT, "available")
+    task(stub, "staging", 0, missing=2)  # ECS does not know the task for two answers, then RUNNING, STOPPED (exit 0)
+    recorded(stub, "staging")
+
+    assert stub.run("--env", "staging", "--version", VERSION) == 0
+
+    out, err = capsys.readouterr()
+    assert stub.sleeps == [1, 2, migrate.TASK_POLL_SECONDS]  # backoff while MISSING, then the normal poll
+    assert "task: not visible in ECS yet (MISSING)" in out and "task: RUNNING" in out
+    assert stub.mutating == ["CreateDBClusterSnapshot", "RunTask", "PutParameter"]
+    assert "unchanged" not in out + err
+
+
+def test_a_task_that_stays_missing_fails_with_an_unknown_outcome_never_database_unchanged(aws, capsys):
+    stub = aws(OUTSIDE)
+    outputs(stub, "staging")
+    database(stub)
+    snapshot(stub, STAGING_SNAPSHOT, "available")
+    started(stub)
+    for _ in range(9):  # waits 1+2+4+8+16+30+30+29 = 120 s between nine answers
+        stub.add("ecs", "describe_tasks", MISSING, {"cluster": "ava-olo-staging", "tasks": [TASK_ARN]})
+
+    assert stub.run("--env", "staging", "--version", VERSION) == 1
+
+    out, err = capsys.readouterr()
+    assert stub.sleeps == [1, 2, 4, 8, 16, 30, 30, 29] and sum(stub.sleeps) == migrate.MISSING_GRACE_SECONDS
+    assert stub.mutating == ["CreateDBClusterSnapshot", "RunTask"]
+    assert "database is unchanged" not in err and "never ran" not in err
+    assert f"the migration task {TASK_ARN} after 120 s; the task's outcome is UNKNOWN" in err
+    assert f"aws ecs describe-tasks --cluster ava-olo-staging --tasks {TASK_ARN} --region us-east-1" in err
+    assert f"snapshot {STAGING_SNAPSHOT}" in err
+    assert "aws rds restore-db-cluster-from-snapshot --db-cluster-identifier farmer-crm-restored-20250614-120000" in err
+    assert "not recorded: /ava-olo/staging/monitoring-dashboards/schema-version is unchanged" in err
+
+
+def test_ctrl_c_during_the_snapshot_wait_exits_130_and_names_the_snapshot(aws, capsys, monkeypatch):
+    stub = aws(OUTSIDE)
+    outputs(stub, "staging")
+    database(stub)
+    snapshot(stub, STAGING_SNAPSHOT, "creating")
+    interrupt_on_sleep(monkeypatch, stub, 1)
+
+    assert stub.run("--env", "staging", "--version", VERSION) == 130
+
+    err = capsys.readouterr().err
+    assert stub.mutating == ["CreateDBClusterSnapshot"]
+    assert "interrupted (Ctrl-C)" in err
+    assert f"snapshot {STAGING_SNAPSHOT} (the state before the migration) was requested and is kept; it was not yet available" in err
+    assert "the migration task was NOT started: the database is unchanged" in err
+    assert "restore-db-cluster-from-snapshot" not in err
+
+
+def test_ctrl_c_while_following_the_task_exits_130_and_says_it_keeps_running(aws, capsys, monkeypatch):
+    stub = aws(OUTSIDE)
+    outputs(stub, "staging")
+    database(stub)
+    snapshot(stub, STAGING_SNAPSHOT, "available")
+    started(stub)
+    stub.add("ecs", "describe_tasks", {"tasks": [{"taskArn": TASK_ARN, "lastStatus": "RUNNING"}]})
+    interrupt_on_sleep(monkeypatch, stub, 1)
+
+    assert stub.run("--env", "staging", "--version", VERSION) == 130
+
+    err = capsys.readouterr().err
+    assert stub.mutating == ["CreateDBClusterSnapshot", "RunTask"]
+    assert f"snapshot {STAGING_SNAPSHOT} (the state before the migration) was taken and is kept" in err
+    assert f"the migration task {TASK_ARN} was started and KEEPS RUNNING in ECS" in err
+    assert f"aws ecs describe-tasks --cluster ava-olo-staging --tasks {TASK_ARN} --region us-east-1" in err
+    assert "schema version is NOT recorded" in err
+    assert "aws rds restore-db-cluster-from-snapshot --db-cluster-identifier farmer-crm-restored-20250614-120000" in err
+
+
+def test_ctrl_c_during_run_task_itself_says_a_task_may_have_started(aws, capsys):
+    stub = aws(OUTSIDE)
+    outputs(stub, "staging")
+    database(stub)
+    snapshot(stub, STAGING_SNAPSHOT, "available")
+    started(stub)
+
+    def interrupt(**_: Any) -> None:  # Ctrl-C before RunTask's answer was read: the task may have started
+        raise KeyboardInterrupt
+
+    stub.clients["ecs"].meta.events.register("after-call.ecs.RunTask", interrupt)
+
+    assert stub.run("--env", "staging", "--version", VERSION) == 130
+
+    err = capsys.readouterr().err
+    assert "RunTask was in progress: a migration task may have started" in err
+    assert "aws ecs list-tasks --cluster ava-olo-staging --started-by ava-olo-migrate --region us-east-1" in err
+    assert f"snapshot {STAGING_SNAPSHOT} (the state before the migration) was taken" in err
+    assert "restore-db-cluster-from-snapshot" in err
+
+
+def test_production_snapshot_outlasting_the_window_refuses_before_run_task_and_keeps_the_snapshot(aws, capsys):
+    stub = aws(datetime(2025, 6, 14, 3, 59, 50, tzinfo=timezone.utc))
+    outputs(stub, "production")
+    staging_record(stub, VERSION)
+    database(stub, env="production")
+    identifier = "production-v3-2-0-schema-button-aurora-20250614-035950"
+    snapshot(stub, identifier, "creating", "available")  # one 15 s wait: 04:00:05
+
+    assert stub.run("--env", "production", "--version", VERSION) == 1
+
+    out, err = capsys.readouterr()
+    assert "ok: 03:59 UTC is inside the low-traffic window" in out
+    assert stub.mutating == ["CreateDBClusterSnapshot"]
+    assert "refused: 04:00 UTC is now outside the low-traffic window 02:00-04:00 UTC" in err
+    assert "the migration task was NOT started, so the database is unchanged" in err
+    assert f"snapshot {identifier} is kept; re-run inside the window (02:00-04:00 UTC)" in err
+
+
+def test_production_window_recheck_is_skipped_with_override(aws, capsys):
+    stub = aws(datetime(2025, 6, 14, 3, 59, 50, tzinfo=timezone.utc))
+    outputs(stub, "production")
+    staging_record(stub, VERSION)
+    database(stub, env="production")
+    full_run(stub, "production", "production-v3-2-0-schema-button-aurora-20250614-035950")
+
+    assert stub.run("--env", "production", "--version", VERSION, "--override", "approved by ops") == 0
+
+    assert "overridden: 04:00 UTC is now outside the low-traffic window" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("override", [[], ["--override", "urgent, approved by ops"]])
+def test_another_running_migration_refuses_before_any_change_even_with_override(aws, capsys, override):
+    stub = aws(OUTSIDE)
+    outputs(stub, "staging")
+    other = TASK_ARN.replace("0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210")
+    database(stub, running=[other])
+
+    assert stub.run("--env", "staging", "--version", VERSION, *override) == 1
+
+    err = capsys.readouterr().err
+    assert stub.mutating == []
+    assert f"refused: another migration is running on ava-olo-staging (started by ava-olo-migrate): {other}" in err
+    assert "--override does not apply" in err
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -526,3 +734,15 @@ def test_snapshot_identifier_is_a_valid_rds_identifier():
 )
 def test_window_contains_start_not_end_and_wraps_past_midnight(window, hour, minute, inside):
     assert migrate.Window.parse(window).contains(datetime(2025, 6, 14, hour, minute, tzinfo=timezone.utc)) is inside
+
+
+def test_restored_identifier_is_unique_per_snapshot_time_and_a_valid_rds_identifier():
+    moment = datetime(2025, 6, 14, 2, 30, 5, tzinfo=timezone.utc)
+    assert migrate.restored_identifier("farmer-crm", moment) == "farmer-crm-restored-20250614-023005"
+    assert migrate.restored_identifier("farmer-crm", moment + timedelta(days=1)) != migrate.restored_identifier("farmer-crm", moment)
+    valid = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*")
+    for source in ("farmer-crm", "x" * 80, "a" + "-b" * 40, "abc-" * 20, "9-Lives__DB", "", "---"):
+        restored = migrate.restored_identifier(source, moment)
+        assert valid.fullmatch(restored), restored
+        assert restored.endswith("-restored-20250614-023005")
+        assert len(restored) <= 63 and len(restored + "-writer") <= 63

@@ -24,6 +24,7 @@ from ava_olo_ops.cli import main
 ZAGREB = ZoneInfo("Europe/Zagreb")
 ENV = "staging"
 STACK = "ava-olo-staging-service"
+DATA_STACK = "ava-olo-staging-data"
 CLUSTER = "ava-olo-staging"
 SERVICE = "monitoring-dashboards-staging"
 PARAMETER = "/ava-olo/staging/monitoring-dashboards/version"
@@ -88,6 +89,23 @@ class Aws:
         )
         return self
 
+    def stack_statuses(self, service: Optional[str] = "UPDATE_COMPLETE", data: Optional[str] = "UPDATE_COMPLETE") -> "Aws":
+        """The StackStatus preflight reads of the service and the data stack (None: the stack does not exist)."""
+        for name, status in ((STACK, service), (DATA_STACK, data)):
+            if status is None:
+                self.stubbers["cloudformation"].add_client_error(
+                    "describe_stacks", service_error_code="ValidationError", http_status_code=400,
+                    service_message=f"Stack with id {name} does not exist", expected_params={"StackName": name},
+                )
+            else:
+                self.stubbers["cloudformation"].add_response(
+                    "describe_stacks",
+                    {"Stacks": [{"StackName": name, "CreationTime": datetime(2026, 1, 1, tzinfo=timezone.utc),
+                                 "StackStatus": status}]},
+                    {"StackName": name},
+                )
+        return self
+
     def deployments(self, *deployments: dict[str, Any]) -> "Aws":
         self.stubbers["ecs"].add_response(
             "describe_services",
@@ -97,8 +115,9 @@ class Aws:
         return self
 
     def settled(self, running: Optional[str] = "v3.2.0") -> "Aws":
-        """The usual case: version parameter ``running``, stack outputs, one completed deployment."""
-        return self.running_version(running).stack().deployments(deployment())
+        """The usual case: version parameter ``running``, stack outputs, one completed deployment, both stacks
+        settled."""
+        return self.running_version(running).stack().deployments(deployment()).stack_statuses()
 
     def assert_all_used(self) -> None:
         for stubber in self.stubbers.values():
@@ -166,11 +185,13 @@ def test_thursday_morning_with_everything_in_order_is_ready(project, aws, monkey
     aws.settled()
     assert run() == 0
     out = capsys.readouterr().out
-    for check in ("version format", "no deployment in progress", "version is newer", "changelog entry", "deploy window"):
+    for check in ("version format", "no deployment in progress", "no stack update in progress", "version is newer",
+                  "changelog entry", "deploy window"):
         assert line_of(out, check).startswith("✓ "), out
     assert "v3.2.1 > running v3.2.0" in out
     assert "Thursday 10:00 Europe/Zagreb" in out
     assert f"{CLUSTER}/{SERVICE}" in out and "ava-olo-monitoring-dashboards-staging:7" in out
+    assert f"{STACK} UPDATE_COMPLETE, {DATA_STACK} UPDATE_COMPLETE" in line_of(out, "no stack update in progress")
     assert out.rstrip().endswith("ready: v3.2.1 may be deployed to staging"), out
     aws.assert_all_used()
 
@@ -186,11 +207,13 @@ def test_friday_1459_passes_with_a_warning(project, aws, monkeypatch, capsys):
 
 def test_first_deploy_without_parameter_or_stack_passes_with_a_note(project, aws, monkeypatch, capsys):
     fix_clock(monkeypatch, THURSDAY_10)
-    aws.running_version(None).no_stack()
+    aws.running_version(None).no_stack().stack_statuses(service=None, data=None)
     assert run() == 0
     out = capsys.readouterr().out
     assert line_of(out, "version is newer").startswith("✓ ") and f"first deploy: no parameter {PARAMETER}" in out
     assert line_of(out, "no deployment in progress").startswith("✓ ") and "not deployed" in out
+    assert line_of(out, "no stack update in progress") == (
+        f"✓ no stack update in progress: {STACK} not deployed, {DATA_STACK} not deployed")
     aws.assert_all_used()
 
 
@@ -226,12 +249,59 @@ def test_timezone_comes_from_the_environment_variable(project, aws, monkeypatch,
 )
 def test_deployment_in_progress_is_refused_even_with_override(project, aws, monkeypatch, capsys, deployments):
     fix_clock(monkeypatch, THURSDAY_10)
-    aws.running_version("v3.2.0").stack().deployments(*deployments)
+    aws.running_version("v3.2.0").stack().deployments(*deployments).stack_statuses()
     assert run("--override", "hotfix for the login outage") == 1
     out = capsys.readouterr().out
     line = line_of(out, "no deployment in progress")
     assert line.startswith("✗ ") and "is deploying" in line and "What NOT to Do #2" in line
     assert "refused: 1 check(s) failed: no deployment in progress (--override does not apply to these)" in out
+
+
+@pytest.mark.parametrize(
+    ("service", "data", "busy"),
+    [
+        ("UPDATE_COMPLETE", "UPDATE_IN_PROGRESS", [(DATA_STACK, "UPDATE_IN_PROGRESS")]),
+        ("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", [(STACK, "UPDATE_IN_PROGRESS")]),
+        ("UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+         [(STACK, "UPDATE_ROLLBACK_IN_PROGRESS"), (DATA_STACK, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")]),
+        (None, "CREATE_IN_PROGRESS", [(DATA_STACK, "CREATE_IN_PROGRESS")]),
+    ],
+    ids=["data-stack-updating", "service-stack-updating", "both-busy", "first-deploy-creating-the-data-stack"],
+)
+def test_a_stack_update_in_progress_is_refused_even_with_override(project, aws, monkeypatch, capsys, service, data, busy):
+    """Another ``ava-olo deploy`` publishing assets or updating the data stack: ECS shows nothing yet."""
+    fix_clock(monkeypatch, THURSDAY_10)
+    if service is None:  # a first deploy that has not reached the service stack yet
+        aws.running_version(None).no_stack().stack_statuses(service=None, data=data)
+    else:
+        aws.running_version("v3.2.0").stack().deployments(deployment()).stack_statuses(service=service, data=data)
+    assert run("--override", "hotfix for the login outage") == 1
+    out = capsys.readouterr().out
+    assert line_of(out, "no deployment in progress").startswith("✓ ")  # ECS is quiet
+    line = line_of(out, "no stack update in progress")
+    assert line.startswith("✗ ") and "What NOT to Do #2" in line
+    for name, status in busy:
+        assert f"{name} is {status}" in line
+    for idle in {STACK, DATA_STACK} - {name for name, _ in busy}:
+        assert f"{idle} is" not in line
+    assert "refused: 1 check(s) failed: no stack update in progress (--override does not apply to these)" in out
+    aws.assert_all_used()
+
+
+@pytest.mark.parametrize("status", ["UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "CREATE_COMPLETE"])
+def test_settled_stacks_pass(status):
+    check = preflight.stacks_check([(STACK, status), (DATA_STACK, None)])
+    assert check.status == preflight.PASS and not check.overridable
+    assert check.detail == f"{STACK} {status}, {DATA_STACK} not deployed"
+
+
+def test_a_stack_read_error_is_one_line(project, aws, monkeypatch, capsys):
+    fix_clock(monkeypatch, THURSDAY_10)
+    aws.running_version("v3.2.0").stack().deployments(deployment())
+    aws.stubbers["cloudformation"].add_client_error("describe_stacks", service_error_code="AccessDenied",
+                                                    service_message="not allowed", http_status_code=403)
+    assert run() == 2
+    assert "access denied: not allowed" in one_error_line(capsys.readouterr().err)
 
 
 def test_friday_1530_is_refused_without_override(project, aws, monkeypatch, capsys):

@@ -23,9 +23,11 @@ from .test_watch import (  # the builders and the stubbed-AWS fixture are shared
     Aws,
     Env,
     FakeTime,
+    assert_no_stubber_noise,
     aws,  # noqa: F401  (pytest fixture)
     deployment,
     health,
+    no_stubber_noise,  # noqa: F401  (autouse pytest fixture: every cli.main run is checked for Stubber errors)
     old_deployment,
     service_response,
     stack_event,
@@ -51,9 +53,20 @@ def task_definition(env: Env, revision: int, version: str) -> dict[str, Any]:
 ACCOUNT_REGISTRY = f"123456789012.dkr.ecr.{REGION}.amazonaws.com"
 
 
-def alarm(name: str, state: str, reason: str = "") -> dict[str, Any]:
-    return {"AlarmName": name, "StateValue": state, "StateReason": reason or f"{state} reason",
+def alarm(name: str, state: str, reason: str = "", rule: str = "") -> dict[str, Any]:
+    """A metric alarm; with ``rule`` a composite alarm (its AlarmRule)."""
+    item = {"AlarmName": name, "StateValue": state, "StateReason": reason or f"{state} reason",
             "StateUpdatedTimestamp": T0 - timedelta(minutes=3)}
+    if rule:
+        item["AlarmRule"] = rule
+    return item
+
+
+def run_status(target: Target, **kwargs: Any) -> tuple[int, str]:
+    out = io.StringIO()
+    code = status(target, out=out, **kwargs)
+    assert_no_stubber_noise(out.getvalue())
+    return code, out.getvalue()
 
 
 def stub_status(
@@ -70,7 +83,10 @@ def stub_status(
     else:
         aws.add("ssm", "get_parameter", {"Parameter": {"Name": name, "Type": "String", "Value": parameter, "Version": 3}},
                 {"Name": name})
-    aws.add("cloudwatch", "describe_alarms", {"MetricAlarms": alarms}, {"AlarmNamePrefix": prefix})
+    aws.add("cloudwatch", "describe_alarms",
+            {"MetricAlarms": [a for a in alarms if "AlarmRule" not in a],
+             "CompositeAlarms": [a for a in alarms if "AlarmRule" in a]},
+            {"AlarmNamePrefix": prefix, "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]})
     aws.add("elbv2", "describe_target_health", {"TargetHealthDescriptions": targets}, {"TargetGroupArn": env.target_group_arn})
     aws.add("cloudformation", "describe_stack_events", {"StackEvents": events}, {"StackName": env.service_stack})
     aws.add("cloudformation", "describe_stack_events", {"StackEvents": [
@@ -99,12 +115,10 @@ def production_mid_deployment(aws: Aws) -> None:
 
 def test_status_shows_deployments_version_and_the_alarm_in_alarm_prominently(aws: Aws) -> None:  # noqa: F811
     production_mid_deployment(aws)
-    out = io.StringIO()
 
-    code = status(Target(environment="production", region=REGION), clock=FakeTime(T0 + timedelta(minutes=4)).clock, out=out)
+    code, text = run_status(Target(environment="production", region=REGION), clock=FakeTime(T0 + timedelta(minutes=4)).clock)
 
     aws.verify()
-    text = out.getvalue()
     assert code == 0, text
     lines = text.splitlines()
     # alarms first, before the deployments
@@ -153,14 +167,13 @@ def test_status_json_for_an_environment_with_qualified_names(aws: Aws) -> None: 
         targets=[health("10.0.1.5", "healthy")],
         events=[],
     )
-    out = io.StringIO()
 
-    code = status(Target(environment="sandbox", region=REGION, service="monitoring-dashboards"), as_json=True,
-                  clock=FakeTime(T0 + timedelta(hours=2)).clock, out=out)
+    code, text = run_status(Target(environment="sandbox", region=REGION, service="monitoring-dashboards"), as_json=True,
+                            clock=FakeTime(T0 + timedelta(hours=2)).clock)
 
     aws.verify()
     assert code == 0
-    data = json.loads(out.getvalue())
+    data = json.loads(text)
     assert data["service"]["name"] == "monitoring-dashboards-sandbox"
     assert data["deployments"][0]["revision"] == "ava-olo-monitoring-dashboards-sandbox:4"
     assert data["deployments"][0]["app_version"] == "v0.1.0-sandbox"
@@ -172,6 +185,33 @@ def test_status_json_for_an_environment_with_qualified_names(aws: Aws) -> None: 
     assert data["alarms"]["in_alarm"] == [] and data["alarms"]["total"] == 1
     assert data["targets"]["counts"] == {"healthy": 1}
     assert data["events"][0]["status"] == "UPDATE_COMPLETE"
+
+
+def test_status_reads_composite_alarms_too(aws: Aws) -> None:  # noqa: F811
+    """describe_alarms without AlarmTypes returns metric alarms only: status asks for both kinds and shows both."""
+    stub_status(
+        aws, SANDBOX,
+        deployments=[deployment("5555", 4, env=SANDBOX, running=1, desired=1, rollout="COMPLETED")],
+        versions={4: "v0.1.0-sandbox"},
+        parameter="v0.1.0-sandbox",
+        alarms=[
+            alarm("ava-olo-sandbox-monitoring-dashboards-high-error-rate", "OK"),
+            alarm("ava-olo-sandbox-monitoring-dashboards-service-degraded", "ALARM", "composite: error rate and latency",
+                  rule='ALARM("ava-olo-sandbox-monitoring-dashboards-high-error-rate")'),
+        ],
+        prefix="ava-olo-sandbox-monitoring-dashboards-",
+        targets=[health("10.0.1.5", "healthy")],
+        events=[],
+    )
+
+    code, text = run_status(Target(environment="sandbox", region=REGION, service="monitoring-dashboards"),
+                            clock=FakeTime(T0 + timedelta(hours=2)).clock)
+
+    aws.verify()
+    assert code == 0, text
+    assert "!!! 1 ALARM(S) IN ALARM (of 2 alarms ava-olo-sandbox-monitoring-dashboards-*) !!!" in text
+    assert "  ALARM  ava-olo-sandbox-monitoring-dashboards-service-degraded  since" in text
+    assert "composite: error rate and latency" in text
 
 
 def _raise_no_credentials(**_: Any) -> None:

@@ -3,12 +3,17 @@
 Real boto3 clients, stubbed; a fake clock whose ``sleep`` only advances time, so nothing sleeps and nothing
 touches the network. Each poll of the watcher makes, in this order per client:
 
-* ecs: describe_services, list_tasks(RUNNING), list_tasks(STOPPED), describe_tasks (when there are tasks)
+* ecs: describe_services, list_tasks(RUNNING) page by page, list_tasks(STOPPED) page by page, describe_tasks (100
+  ARNs a call, when there are tasks)
 * elbv2: describe_target_health
-* cloudformation: describe_stack_events (service stack), describe_stack_events (data stack)
+* cloudformation: describe_stack_events (service stack), describe_stack_events (data stack), and describe_stacks
+  (service stack) when the watcher has no deployment to follow yet and the service is settled (``Frame.stack_status``)
 
 and before the first poll: cloudformation describe_stacks (outputs), get_template, and one describe_stack_events per
 stack (the baseline). :func:`stub_start` and :func:`stub_poll` build those responses from small builders.
+
+A Stubber mistake (an unexpected call, wrong parameters) must fail a test, not pass as an exit code: every run's
+output is checked for Stubber errors (:func:`assert_no_stubber_noise`, the autouse :func:`no_stubber_noise`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional, Sequence
@@ -26,8 +32,11 @@ from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
 from ava_olo_ops import cli
+from ava_olo_ops import watch as watch_mod
 from ava_olo_ops import target as target_mod
+from ava_olo_ops.rollout import STUCK_TARGET_FLOOR_SECONDS, Assessment, plan_from_timeline, seed_plan
 from ava_olo_ops.target import Target
+from ava_olo_ops.timeline import Assumptions, timelines
 from ava_olo_ops.watch import WatchSettings, watch
 
 ACCOUNT = "123456789012"
@@ -336,6 +345,32 @@ class FakeTime:
         self.now += timedelta(seconds=seconds)
 
 
+STUBBER_NOISE = re.compile(r"Stub|Unexpected|Error getting response stub")
+
+
+def assert_no_stubber_noise(*texts: str) -> None:
+    for text in texts:
+        found = STUBBER_NOISE.search(text)
+        assert found is None, f"a Stubber error leaked into the output (a test mistake, not AWS): {text!r}"
+
+
+@pytest.fixture(autouse=True)
+def no_stubber_noise(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every ``cli.main`` run: its stdout and stderr carry no Stubber error (they are passed on to the test)."""
+    real_main = cli.main
+
+    def checked_main(argv: Optional[list[str]] = None) -> int:
+        earlier = capsys.readouterr()
+        code = real_main(argv)
+        captured = capsys.readouterr()
+        assert_no_stubber_noise(captured.out, captured.err)
+        sys.stdout.write(earlier.out + captured.out)
+        sys.stderr.write(earlier.err + captured.err)
+        return code
+
+    monkeypatch.setattr(cli, "main", checked_main)
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Aws:
     stubbed = Aws()
@@ -378,6 +413,22 @@ class Frame:
     events: list[dict[str, Any]] = field(default_factory=list)
     stack_events: Optional[list[dict[str, Any]]] = None  # newest first; None: same as the baseline
     data_events: list[dict[str, Any]] = field(default_factory=list)
+    #: the service stack's StackStatus, stubbed (describe_stacks) when the watcher asks for it; None: not asked
+    stack_status: Optional[str] = None
+
+
+PAGE = 100  # ECS list_tasks returns at most 100 ARNs a page; describe_tasks takes at most 100
+
+
+def stub_list_tasks(aws: Aws, env: Env, desired_status: str, arns: list[str]) -> None:
+    """``list_tasks`` as the paginator asks for it: page by page, each after the first with the previous nextToken."""
+    params = {"cluster": env.cluster, "serviceName": env.service, "desiredStatus": desired_status}
+    pages = [arns[start:start + PAGE] for start in range(0, len(arns), PAGE)] or [[]]
+    for number, page in enumerate(pages):
+        response: dict[str, Any] = {"taskArns": page}
+        if number + 1 < len(pages):
+            response["nextToken"] = f"{desired_status.lower()}-page-{number + 2}"
+        aws.add("ecs", "list_tasks", response, dict(params, nextToken=f"{desired_status.lower()}-page-{number + 1}") if number else params)
 
 
 def stub_poll(aws: Aws, frame: Frame, env: Env = PRODUCTION, baseline_stack_events: Sequence[dict[str, Any]] = ()) -> None:
@@ -385,19 +436,26 @@ def stub_poll(aws: Aws, frame: Frame, env: Env = PRODUCTION, baseline_stack_even
             {"cluster": env.cluster, "services": [env.service]})
     running = [t["taskArn"] for t in frame.tasks if t["lastStatus"] != "STOPPED"]
     stopped = [t["taskArn"] for t in frame.tasks if t["lastStatus"] == "STOPPED"]
-    aws.add("ecs", "list_tasks", {"taskArns": running},
-            {"cluster": env.cluster, "serviceName": env.service, "desiredStatus": "RUNNING"})
-    aws.add("ecs", "list_tasks", {"taskArns": stopped},
-            {"cluster": env.cluster, "serviceName": env.service, "desiredStatus": "STOPPED"})
-    if frame.tasks:
-        by_arn = {t["taskArn"]: t for t in frame.tasks}
-        aws.add("ecs", "describe_tasks", {"tasks": [by_arn[a] for a in running + stopped], "failures": []},
-                {"cluster": env.cluster, "tasks": running + stopped})
+    stub_list_tasks(aws, env, "RUNNING", running)
+    stub_list_tasks(aws, env, "STOPPED", stopped)
+    by_arn = {t["taskArn"]: t for t in frame.tasks}
+    arns = running + stopped
+    for start in range(0, len(arns), PAGE):
+        batch = arns[start:start + PAGE]
+        aws.add("ecs", "describe_tasks", {"tasks": [by_arn[a] for a in batch], "failures": []},
+                {"cluster": env.cluster, "tasks": batch})
     aws.add("elbv2", "describe_target_health", {"TargetHealthDescriptions": frame.targets},
             {"TargetGroupArn": env.target_group_arn})
     events = frame.stack_events if frame.stack_events is not None else list(baseline_stack_events)
     aws.add("cloudformation", "describe_stack_events", {"StackEvents": events}, {"StackName": env.service_stack})
     aws.add("cloudformation", "describe_stack_events", {"StackEvents": frame.data_events}, {"StackName": env.data_stack})
+    if frame.stack_status is not None:
+        aws.add("cloudformation", "describe_stacks", {"Stacks": [{
+            "StackName": env.service_stack,
+            "CreationTime": T0 - timedelta(days=30),
+            "LastUpdatedTime": T0 - timedelta(seconds=30),
+            "StackStatus": frame.stack_status,
+        }]}, {"StackName": env.service_stack})
 
 
 def run(
@@ -408,6 +466,7 @@ def run(
     target = Target(environment=env.name, region=REGION)
     code = watch(target, WatchSettings(interval_seconds=interval, timeout_seconds=timeout_minutes * 60),
                  clock=fake.clock, sleep=fake.sleep, out=out, tty=tty)
+    assert_no_stubber_noise(out.getvalue())
     aws.verify()
     return code, out.getvalue()
 
@@ -592,7 +651,7 @@ def test_circuit_breaker_rollback_exits_1(aws: Aws, with_reason: bool) -> None:
     if not with_reason:  # no reason: the watcher looks whether a deployment alarm explains the rollback
         aws.add("cloudwatch", "describe_alarms", {"MetricAlarms": [
             {"AlarmName": name, "StateValue": "OK", "StateReason": "ok"} for name in PRODUCTION.deployment_alarms
-        ]}, {"AlarmNames": sorted(PRODUCTION.deployment_alarms)})
+        ]}, {"AlarmNames": sorted(PRODUCTION.deployment_alarms), "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]})
 
     code, output = run(aws, FakeTime(T0 + timedelta(seconds=30)))
 
@@ -622,7 +681,7 @@ def test_alarm_rollback_exits_1_naming_the_alarm_in_alarm(aws: Aws) -> None:
          "StateReason": "Threshold Crossed: 1 out of the last 1 datapoints [12.5 (26/07/25 16:42:00)] was greater than the threshold (5.0).",
          "StateUpdatedTimestamp": T0 + timedelta(seconds=390)},
         {"AlarmName": "ava-olo-unhealthy-targets", "StateValue": "OK", "StateReason": "ok"},
-    ]}, {"AlarmNames": ["ava-olo-high-error-rate", "ava-olo-unhealthy-targets"]})
+    ]}, {"AlarmNames": ["ava-olo-high-error-rate", "ava-olo-unhealthy-targets"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]})
 
     code, output = run(aws, FakeTime(T0 + timedelta(seconds=300)))
 
@@ -653,7 +712,7 @@ def test_timeout_exits_1_and_says_the_deployment_continues(aws: Aws) -> None:
 
 def test_nothing_in_progress_exits_0_and_an_unreadable_template_falls_back_to_the_seed(aws: Aws) -> None:
     done = Frame([deployment("1111", 7, running=2, rollout="COMPLETED", created=T0 - timedelta(days=3))], OLD_TASKS,
-                 [health("10.0.1.11", "healthy"), health("10.0.2.12", "healthy")])
+                 [health("10.0.1.11", "healthy"), health("10.0.2.12", "healthy")], stack_status="UPDATE_COMPLETE")
     stub_start(aws, template_error="ValidationError")
     stub_poll(aws, done)
 
@@ -668,7 +727,7 @@ def test_nothing_in_progress_exits_0_and_an_unreadable_template_falls_back_to_th
 
 def test_waits_for_cloudformation_to_start_the_deployment_then_follows_it(aws: Aws) -> None:
     before = Frame([deployment("1111", 7, running=2, rollout="COMPLETED", created=T0 - timedelta(days=3))], OLD_TASKS,
-                   [health("10.0.1.11", "healthy"), health("10.0.2.12", "healthy")])
+                   [health("10.0.1.11", "healthy"), health("10.0.2.12", "healthy")], stack_status="UPDATE_IN_PROGRESS")
     started = Frame([deployment("2222", 8, pending=2), old_deployment()], OLD_TASKS + new_tasks("PENDING"),
                     [health("10.0.1.11", "healthy"), health("10.0.2.12", "healthy")])
     finished = Frame([deployment("2222", 8, running=2, rollout="COMPLETED")], new_tasks(),
@@ -680,7 +739,8 @@ def test_waits_for_cloudformation_to_start_the_deployment_then_follows_it(aws: A
     code, output = run(aws, FakeTime(T0 - timedelta(seconds=20)))
 
     assert code == 0, output
-    assert "ava-olo-production-service is UPDATE_IN_PROGRESS; waiting for CloudFormation to start the ECS deployment" in output
+    assert ("ava-olo-production-service is UPDATE_IN_PROGRESS (since 16:35:30Z); waiting for CloudFormation to start the "
+            "ECS deployment") in output
     assert "following deployment ecs-svc/2222: ava-olo-monitoring-task:8" in output
     assert len(phase_lines(output)) == 4
     assert output.count("(passed between polls)") == 2
@@ -700,6 +760,124 @@ def test_a_newer_deployment_is_named_and_followed(aws: Aws) -> None:
     assert code == 0, output
     assert "WARNING: a newer deployment ecs-svc/4444 (ava-olo-monitoring-task:9) replaced ecs-svc/2222" in output
     assert "seed What NOT to Do #2" in output
+
+
+def test_every_page_of_list_tasks_is_read_and_described_100_at_a_time(aws: Aws) -> None:
+    """230 stopped tasks (3 pages of list_tasks): the new deployment's stopped task is on the last page."""
+    crashed = task("bad1", 8, "10.0.1.21", status="STOPPED", stopped_reason="Essential container in task exited",
+                   exit_code=1, created=T0 + timedelta(seconds=5))
+    history = [task(f"old{n:03d}", 7, f"10.0.9.{n % 250}", status="STOPPED", created=T0 - timedelta(days=2))
+               for n in range(229)]
+    running = OLD_TASKS + [task("new2", 8, "10.0.2.22")]
+    rolling = Frame([deployment("2222", 8, running=1, desired=2, pending=1, failed=1), old_deployment()],
+                    running + history + [crashed],
+                    [health("10.0.1.11", "healthy"), health("10.0.2.12", "healthy"), initial("10.0.2.22")])
+    done = Frame([deployment("2222", 8, running=2, rollout="COMPLETED")], new_tasks(),
+                 [health("10.0.1.21", "healthy"), health("10.0.2.22", "healthy")])
+    stub_start(aws)
+    stub_poll(aws, rolling)  # list_tasks STOPPED x 3 pages (nextToken), describe_tasks x 3 (100, 100, 33 ARNs)
+    stub_poll(aws, done)
+
+    code, output = run(aws, FakeTime(T0 + timedelta(seconds=30)))
+
+    assert code == 0, output
+    assert ("PROBLEM: new task bad1 (ava-olo-monitoring-task:8) stopped: Essential container in task exited; "
+            "web: exit code 1 [1 stopped so far]") in output
+    assert "old000" not in output and "old228" not in output  # old stopped tasks are history, not news
+
+
+def big_event_page(env: Env = PRODUCTION) -> list[dict[str, Any]]:
+    """A full page of resource events (newest first): the stack's own UPDATE_IN_PROGRESS is further back."""
+    return [stack_event(env, f"r{n}", f"Resource{n}", "UPDATE_COMPLETE", T0 - timedelta(seconds=n)) for n in range(100)]
+
+
+def test_stack_status_comes_from_describe_stacks_not_from_the_first_page_of_events(aws: Aws) -> None:
+    settled = [deployment("1111", 7, running=2, rollout="COMPLETED", created=T0 - timedelta(days=3))]
+    healthy = [health("10.0.1.11", "healthy"), health("10.0.2.12", "healthy")]
+    stub_start(aws, service_events=big_event_page())
+    for status in ("UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"):
+        stub_poll(aws, Frame(settled, OLD_TASKS, healthy, stack_status=status), baseline_stack_events=big_event_page())
+
+    code, output = run(aws, FakeTime(T0))
+
+    assert code == 1, output
+    assert "nothing to wait for" not in output
+    assert "ava-olo-production-service is UPDATE_IN_PROGRESS (since 16:35:30Z); waiting for CloudFormation" in output
+    assert output.splitlines()[-1].endswith(
+        "FAILED: ava-olo-production-service ended UPDATE_ROLLBACK_COMPLETE before the ECS service changed")
+
+
+def test_a_composite_deployment_alarm_in_alarm_is_named(aws: Aws) -> None:
+    reason = ("ECS deployment ecs-svc/2222 rolled back because CloudWatch alarm ava-olo-service-degraded "
+              "transitioned to ALARM state.")
+    env = Env(deployment_alarms=("ava-olo-service-degraded",))
+    serving = Frame([deployment("2222", 8, running=2), old_deployment(running=0)], new_tasks(),
+                    [health("10.0.1.21", "healthy"), health("10.0.2.22", "healthy")])
+    rolled = Frame([deployment("3333", 7, pending=2, created=T0 + timedelta(seconds=400)),
+                    deployment("2222", 8, status="ACTIVE", running=2, rollout="FAILED", reason=reason)],
+                   new_tasks(), [health("10.0.1.21", "healthy"), health("10.0.2.22", "healthy")])
+    stub_start(aws, env)
+    stub_poll(aws, serving, env)
+    stub_poll(aws, rolled, env)
+    aws.add("cloudwatch", "describe_alarms", {"MetricAlarms": [], "CompositeAlarms": [
+        {"AlarmName": "ava-olo-service-degraded", "StateValue": "ALARM", "AlarmRule": 'ALARM("ava-olo-high-error-rate")',
+         "StateReason": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ava-olo-high-error-rate transitioned to ALARM"},
+    ]}, {"AlarmNames": ["ava-olo-service-degraded"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]})
+
+    code, output = run(aws, FakeTime(T0 + timedelta(seconds=300)), env=env)
+
+    assert code == 1, output
+    assert "ALARM: ava-olo-service-degraded is in ALARM: arn:aws:cloudwatch" in output
+    assert "alarm in ALARM: ava-olo-service-degraded" in next(l for l in output.splitlines() if "ROLLED BACK:" in l)
+
+
+def test_a_target_stuck_unhealthy_without_any_failed_frame_exits_1_naming_its_reason_before_the_timeout(aws: Aws) -> None:
+    """Issue 7: the recorded stuck-target sequence, without the circuit breaker's FAILED frame: ECS keeps the
+    deployment IN_PROGRESS while the new target answers 503. Our template: grace 60 s + interval 30 s x 2 unhealthy
+    checks = 2 min; x 3 = 6 min unhealthy makes it stuck."""
+    stuck = Frame([deployment("2222", 8, running=1, desired=1), old_deployment(1, 1)],
+                  [task("old1", 7, "10.0.1.11", created=T0 - timedelta(days=3)), task("bad1", 8, "10.0.1.21")],
+                  [health("10.0.1.11", "healthy"), unhealthy_503("10.0.1.21")])
+    stub_start(aws)
+    for _ in range(7):  # t = 30 s (first seen unhealthy), 90, ..., 390 s (6 min later)
+        stub_poll(aws, stuck)
+    fake = FakeTime(T0 + timedelta(seconds=30))
+
+    code, output = run(aws, fake, interval=60, timeout_minutes=30)
+
+    assert code == 1, output
+    assert fake.now - T0 == timedelta(seconds=390)  # 6 min of unhealthy, far from the 30 min timeout
+    assert "TIMED OUT" not in output and "circuit breaker:" not in output
+    assert "(grace 60 s + interval 30 s x 2 unhealthy checks) x 3" in output  # said when the health checks began
+    verdict = next(l for l in output.splitlines() if "FAILED:" in l)
+    assert ("FAILED: deployment ecs-svc/2222 (ava-olo-monitoring-task:8) is stuck: new target 10.0.1.21:8080 has been "
+            "unhealthy for 6 min, longer than its health checks can take (6 min: (grace 60 s + interval 30 s x 2 "
+            "unhealthy checks) x 3): Target.ResponseCodeMismatch - Health checks failed with these codes: [503]") in verdict
+    assert "the deployment continues in AWS" in verdict
+    assert "next: aws logs tail /ecs/monitoring-dashboards --follow" in output.splitlines()[-1]
+
+
+def test_a_stuck_target_uses_the_floor_for_fast_health_checks_and_a_recovered_target_restarts_its_clock() -> None:
+    fast = service_template()
+    fast["Resources"]["TargetGroup"]["Properties"].update(HealthCheckIntervalSeconds=5, UnhealthyThresholdCount=2)
+    fast["Resources"]["Service"]["Properties"]["HealthCheckGracePeriodSeconds"] = 0
+    plan = plan_from_timeline(timelines(fast, Assumptions())[0])
+    assert plan.stuck_target_seconds == STUCK_TARGET_FLOOR_SECONDS == 180
+    assert plan.stuck_target_formula.endswith("at least 180 s")
+    assert plan_from_timeline(timelines(service_template(), Assumptions())[0]).stuck_target_seconds == 360
+    assert seed_plan("x").stuck_target_seconds == 600
+
+    watcher = watch_mod.Watcher(None, WatchSettings(), clock=lambda: now, out=io.StringIO())
+    watcher.plan = plan
+    bad = Assessment("IN_PROGRESS", 1, unhealthy_new_targets=(("10.0.1.21:8080", "Target.Timeout - Request timed out"),))
+    now = T0
+    assert watcher.stuck_target(bad) is None
+    now = T0 + timedelta(seconds=170)
+    assert watcher.stuck_target(Assessment("IN_PROGRESS", 1)) is None  # recovered (or replaced): its clock stops
+    now = T0 + timedelta(seconds=200)
+    assert watcher.stuck_target(bad) is None  # unhealthy again: a new clock
+    now = T0 + timedelta(seconds=380)
+    assert watcher.stuck_target(bad) == ("10.0.1.21:8080", "Target.Timeout - Request timed out", 180.0)
 
 
 # --------------------------------------------------------------------------------------------------------------
