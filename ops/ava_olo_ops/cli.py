@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .console import emit
 from .timeline import Assumptions, TemplateError, ecs_services, render, timelines, to_json_dict
 
 EXIT_OK = 0
@@ -67,17 +68,6 @@ class _Parser(argparse.ArgumentParser):
 
 def _one_line(message: str) -> str:
     return " ".join(str(message).split())
-
-
-def _emit(text: str, stream: Any = None) -> None:
-    """Write ``text``; where the stream cannot encode a character (``×``), write an ASCII stand-in instead."""
-    stream = stream if stream is not None else sys.stdout
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    try:
-        text.encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        text = text.replace("×", "x").encode(encoding, errors="replace").decode(encoding)
-    stream.write(text)
 
 
 def _seconds(value: str) -> int:
@@ -143,13 +133,13 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     )
     items = timelines(template, assumptions, service=args.service)
     if args.json:
-        _emit(json.dumps(to_json_dict(items, assumptions), indent=2, ensure_ascii=False) + "\n")
+        emit(json.dumps(to_json_dict(items, assumptions), indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK
     rendered = [render(item, assumptions) for item in items]
-    _emit(("\n" + "-" * 78 + "\n\n").join(rendered))
+    emit(("\n" + "-" * 78 + "\n\n").join(rendered))
     skipped = [s for s in ecs_services(template) if s not in {i.service for i in items}]
     if skipped and args.service is None:
-        _emit(f"\nnote: skipped service(s) not behind a target group of this template: {', '.join(skipped)}\n")
+        emit(f"\nnote: skipped service(s) not behind a target group of this template: {', '.join(skipped)}\n")
     return EXIT_OK
 
 
@@ -190,7 +180,7 @@ def cmd_guard(args: argparse.Namespace) -> int:
             results = [guard.guard_templates(read_template(args.old), read_template(args.new))]
     except guard.GuardInputError as exc:
         raise CliError(str(exc)) from None
-    _emit(guard.render_json(results) if args.json else guard.render_text(results))
+    emit(guard.render_json(results) if args.json else guard.render_text(results))
     code = guard.exit_code(results)
     if code == EXIT_BAD_INPUT:
         print(f"error: {_one_line(guard.unverified_summary(results))}", file=sys.stderr)

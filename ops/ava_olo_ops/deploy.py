@@ -68,7 +68,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import target as target_module
 from .cli import COMMANDS, CliError, register
-from .preflight import add_preflight_options, add_target_arguments, emit, override_reason, parse_version, resolve_timezone
+from .console import emit
+from .preflight import VERSION_HELP, add_preflight_options, override_reason, parse_version, resolve_timezone
 from .verify import add_verify_options, check_url
 
 EXIT_OK = 0
@@ -425,7 +426,7 @@ class DeployAndWatch:
         )
 
     def say(self, text: str) -> None:
-        emit(self.out, text + "\n")
+        emit(text + "\n", self.out)
         self.out.flush()
 
     def baseline(self) -> tuple[Optional[StackState], Optional[str]]:
@@ -520,9 +521,9 @@ class DeployAndWatch:
                         return Concurrent(EXIT_CDK_TIMEOUT, None, timed_out=True)
                     if cdk_code != 0:
                         return Concurrent(cdk_code, None, self.stopped)
-                    emit(self.out, f"==> {watch_step} (after cdk deploy): {self.watch.display()}\n")
+                    emit(f"==> {watch_step} (after cdk deploy): {self.watch.display()}\n", self.out)
                     return Concurrent(cdk_code, _run(self.watch), self.stopped)
-                emit(self.out, f"==> {watch_step} (while cdk deploy runs, pid {process.pid}): {self.watch.display()}\n")
+                emit(f"==> {watch_step} (while cdk deploy runs, pid {process.pid}): {self.watch.display()}\n", self.out)
                 watch_code = _run(self.watch)
                 # an in-process watch reports a Ctrl-C as 130 (cli.main), a subprocess one by raising here
                 lead, interrupted = (("watch was interrupted", True) if watch_code == EXIT_INTERRUPTED
@@ -549,9 +550,9 @@ class DeployAndWatch:
         except OSError:
             return
         if lines:
-            emit(self.out, f"---- last {min(len(lines), LOG_TAIL_LINES)} lines of {path} ----\n")
-            emit(self.out, "".join(line + "\n" for line in lines[-LOG_TAIL_LINES:]))
-            emit(self.out, "----\n")
+            emit(f"---- last {min(len(lines), LOG_TAIL_LINES)} lines of {path} ----\n", self.out)
+            emit("".join(line + "\n" for line in lines[-LOG_TAIL_LINES:]), self.out)
+            emit("----\n", self.out)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -560,7 +561,7 @@ class DeployAndWatch:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    add_target_arguments(parser)
+    target_module.add_target_arguments(parser, version_help=VERSION_HELP)
     add_preflight_options(parser)
     add_verify_options(parser)
     parser.add_argument("--cdk-timeout", type=_timeout_minutes, default=CDK_TIMEOUT_MINUTES, metavar="MINUTES",
@@ -607,16 +608,16 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     out = sys.stdout
     total = len(steps)
     if args.dry_run:
-        emit(out, f"dry run: deploying {args.version} to {args.env} would run (nothing was run):\n")
+        emit(f"dry run: deploying {args.version} to {args.env} would run (nothing was run):\n", out)
         for number, step in enumerate(steps, start=1):
-            emit(out, f"  {number}. {step.display()}" + (f"  # {step.note}" if step.note else "") + "\n")
+            emit(f"  {number}. {step.display()}" + (f"  # {step.note}" if step.note else "") + "\n", out)
         return EXIT_OK
 
     for number, step in enumerate(steps, start=1):
         if step.name == "watch":
             continue  # run by the cdk deploy step, while cdk deploy runs
         if step.log is not None:  # cdk deploy in the background, watch in the foreground
-            emit(out, f"==> step {number}/{total} {step.name} (in the background): {step.display()}\n")
+            emit(f"==> step {number}/{total} {step.name} (in the background): {step.display()}\n", out)
             both = DeployAndWatch(step, steps[number], target, out, args.cdk_timeout)
             result = both.run(number, total)
             watched = f"; watch exit {result.watch_code}" if result.watch_code is not None else ""
@@ -634,13 +635,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
                 return _stop(out, steps, number + 1, result.watch_code if result.watch_code is not None else 1,
                              "; cdk deploy exit 0")
             continue
-        emit(out, f"==> step {number}/{total} {step.name}: {step.display()}\n")
+        emit(f"==> step {number}/{total} {step.name}: {step.display()}\n", out)
         code = _run(step)
         if code != 0:
             meaning = f": {GUARD_MEANING[code]}" if step.name == "guard" and code in GUARD_MEANING else ""
             return _stop(out, steps, number, code, meaning)
-    emit(out, f"deployed {args.version} to {args.env}: {', '.join(s.name for s in steps[:-1])} and {steps[-1].name} "
-              "all passed\n")
+    emit(f"deployed {args.version} to {args.env}: {', '.join(s.name for s in steps[:-1])} and {steps[-1].name} "
+         "all passed\n", out)
     return EXIT_OK
 
 

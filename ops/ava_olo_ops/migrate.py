@@ -49,10 +49,10 @@ from typing import Any, Optional
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ava_olo_constructs.naming import ResourceNames
-from ava_olo_constructs.validation import VERSION_PATTERN
 
 from . import target as targets
 from .cli import CliError, register
+from .preflight import override_reason, parse_version
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -83,6 +83,12 @@ STREAM_PREFIX = "migrate"
 STARTED_BY = "ava-olo-migrate"
 ENGINE = "aurora-postgresql"
 SCHEMA_VERSION_PARAMETER = "schema-version"
+
+#: This command's wording for a malformed ``--version`` and its ``--override`` example.
+VERSION_ERROR = (
+    "{what}: {text!r} is not a release version; use vMAJOR.MINOR.PATCH[-lowercase-words], e.g. v3.2.0-schema-button-aurora"
+)
+OVERRIDE_EXAMPLE = "hotfix for the farmer sign-up outage, approved by ops"
 
 #: The outputs this command reads. Data stack:
 DATA_OUTPUTS = ("DatabaseClusterIdentifier",)
@@ -288,13 +294,7 @@ class Migration:
         name = ResourceNames(
             environment=staging.environment, service=target.service, project=target.project
         ).parameter_prefix + f"/{SCHEMA_VERSION_PARAMETER}"
-        try:
-            value = staging.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ParameterNotFound":
-                raise
-            value = None
-        return name, value
+        return name, staging.parameter(name)
 
     def _gates(self, target: targets.Target, production: bool, now: datetime) -> None:
         args = self.args
@@ -698,10 +698,11 @@ def _window(value: str) -> Window:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", required=True, help="environment to migrate (environments/<env>.json)")
-    parser.add_argument("--version", required=True, help="the deployed version to migrate to, e.g. v3.2.0-schema-button-aurora")
-    parser.add_argument("--region", help="AWS region (default: the environment file's, else the AWS configuration's)")
-    parser.add_argument("--profile", help="AWS profile")
+    targets.add_target_arguments(
+        parser,
+        env_help="environment to migrate (environments/<env>.json)",
+        version_help="the deployed version to migrate to, e.g. v3.2.0-schema-button-aurora",
+    )
     parser.add_argument(
         "--override", metavar="REASON",
         help="proceed although production's staging record or low-traffic window says no; the reason is printed",
@@ -728,15 +729,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Snapshot, run the migration task, record the schema version; refuse production without staging/window."""
-    if not isinstance(args.version, str) or not VERSION_PATTERN.fullmatch(args.version):
-        raise CliError(
-            f"--version: {args.version!r} is not a release version; use vMAJOR.MINOR.PATCH[-lowercase-words], "
-            "e.g. v3.2.0-schema-button-aurora"
-        )
-    if args.override is not None:
-        args.override = " ".join(args.override.split())
-        if not args.override:
-            raise CliError('--override needs a reason, e.g. --override "hotfix for the farmer sign-up outage, approved by ops"')
+    parse_version(args.version, message=VERSION_ERROR)
+    args.override = override_reason(args.override, example=OVERRIDE_EXAMPLE)
     migration = Migration(args)
     try:
         return migration.run()
@@ -750,11 +744,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from None
     except (ClientError, BotoCoreError) as error:
         _note_progress(migration)
-        message = targets.explain(error)
-        if message is not None:
-            raise CliError(message) from None
+        if targets.explain(error) is not None:  # credentials: bad input, one line (exit 2)
+            raise CliError(targets.aws_error_line(error)) from None
         operation = getattr(error, "operation_name", None)
-        _err(f"failed: {operation + ': ' if operation else ''}{' '.join(str(error).split())}")
+        _err(targets.aws_error_line(error, prefix=f"failed: {operation + ': ' if operation else ''}"))
         if migration.task_arn:
             migration._report_failure()
         return EXIT_FAILED

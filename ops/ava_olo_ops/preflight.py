@@ -49,11 +49,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import target as target_module
 from . import versions
 from .cli import CliError, register
+from .console import emit
 
 EXIT_READY = 0
 EXIT_REFUSED = 1
 
 TIMEZONE_VARIABLE = "AVA_OLO_TIMEZONE"
+#: Help of ``--version`` for preflight, verify and deploy.
+VERSION_HELP = "release to deploy in the seed's format, e.g. v3.2.0-schema-button-aurora"
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 SYMBOLS = {PASS: "✓", WARN: "⚠", FAIL: "✗"}
@@ -81,12 +84,15 @@ class Check:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def parse_version(text: str, *, what: str = "--version") -> versions.Version:
-    """V as a :class:`~ava_olo_ops.versions.Version`; :class:`CliError` (exit 2) when malformed."""
+def parse_version(text: str, *, what: str = "--version", message: Optional[str] = None) -> versions.Version:
+    """V as a :class:`~ava_olo_ops.versions.Version`; :class:`CliError` (exit 2) when malformed.
+
+    The error is :func:`versions.parse`'s, or ``message`` with ``{what}`` and ``{text!r}`` filled in.
+    """
     try:
         return versions.parse(text, what=what)
     except versions.VersionError as error:
-        raise CliError(str(error)) from None
+        raise CliError(message.format(what=what, text=text) if message is not None else str(error)) from None
 
 
 def changelog_check(text: str, path: str, version: versions.Version) -> Check:
@@ -188,13 +194,7 @@ def stacks_check(statuses: Sequence[tuple[str, Optional[str]]]) -> Check:
 def read_running_version(target: target_module.Target) -> tuple[Optional[str], str]:
     """(the SSM version parameter's value or None when it does not exist, the parameter name)."""
     name = f"{target.names.parameter_prefix}/version"
-    try:
-        value = target.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ParameterNotFound":
-            return None, name
-        raise
-    return value, name
+    return target.parameter(name), name
 
 
 def read_stack_status(target: target_module.Target, stack_name: str) -> Optional[str]:
@@ -228,11 +228,6 @@ def read_deployments(target: target_module.Target, *, first_deploy: bool) -> Che
     return deployment_check(services[0], cluster)
 
 
-def aws_error_line(error: BaseException) -> str:
-    """One line for an AWS error: the credential guidance of :func:`target.explain`, else botocore's message."""
-    return target_module.explain(error) or f"AWS error: {' '.join(str(error).split())}"
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Options
 # --------------------------------------------------------------------------------------------------------------
@@ -252,12 +247,13 @@ def resolve_timezone(name: Optional[str], environ: Optional[dict[str, str]] = No
         raise CliError(f"{source}: unknown timezone {name!r}; use an IANA name such as Europe/Zagreb") from None
 
 
-def override_reason(value: Optional[str]) -> Optional[str]:
+def override_reason(value: Optional[str], *, example: str = "hotfix for the farmer login outage") -> Optional[str]:
+    """``--override``'s reason on one line (None without ``--override``); an empty reason is bad input (exit 2)."""
     if value is None:
         return None
     reason = " ".join(value.split())
     if not reason:
-        raise CliError("--override needs a reason, e.g. --override \"hotfix for the farmer login outage\"")
+        raise CliError(f"--override needs a reason, e.g. --override \"{example}\"")
     return reason
 
 
@@ -281,15 +277,6 @@ def symbols_for(stream: Any) -> dict[str, str]:
     return SYMBOLS
 
 
-def emit(stream: Any, text: str) -> None:
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    try:
-        text.encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        text = text.encode(encoding, errors="replace").decode(encoding)
-    stream.write(text)
-
-
 def render(checks: Sequence[Check], symbols: dict[str, str]) -> str:
     return "".join(f"{symbols[c.status]} {c.name}: {c.detail}\n" for c in checks)
 
@@ -297,15 +284,6 @@ def render(checks: Sequence[Check], symbols: dict[str, str]) -> str:
 # --------------------------------------------------------------------------------------------------------------
 # The command
 # --------------------------------------------------------------------------------------------------------------
-
-
-def add_target_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--env``, ``--version``, ``--region``, ``--profile`` (shared by preflight, verify and deploy)."""
-    parser.add_argument("--env", required=True, metavar="ENV", help="environment name, e.g. staging (environments/ENV.json)")
-    parser.add_argument("--version", required=True, metavar="VERSION",
-                        help="release to deploy in the seed's format, e.g. v3.2.0-schema-button-aurora")
-    parser.add_argument("--region", help="AWS region (default: the environment file's, else AWS_REGION / the profile)")
-    parser.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
 
 
 def add_preflight_options(parser: argparse.ArgumentParser) -> None:
@@ -317,7 +295,7 @@ def add_preflight_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    add_target_arguments(parser)
+    target_module.add_target_arguments(parser, version_help=VERSION_HELP)
     add_preflight_options(parser)
 
 
@@ -341,7 +319,7 @@ def evaluate(args: argparse.Namespace, *, now: Optional[Callable[[], datetime]] 
     except target_module.TargetError as error:
         raise CliError(str(error)) from None
     except (BotoCoreError, ClientError) as error:
-        raise CliError(aws_error_line(error)) from None
+        raise CliError(target_module.aws_error_line(error)) from None
 
     moment = (now or clock)()
     local = moment.astimezone(zone) if zone is not None else moment.astimezone()
@@ -361,8 +339,8 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     checks = evaluate(args)
     reason = override_reason(args.override)
     out = sys.stdout
-    emit(out, f"preflight: {args.version} -> {args.env}\n")
-    emit(out, render(checks, symbols_for(out)))
+    emit(f"preflight: {args.version} -> {args.env}\n", out)
+    emit(render(checks, symbols_for(out)), out)
     refused = [c for c in checks if c.status == FAIL]
     warnings = [c for c in checks if c.status == WARN]
     if refused:
@@ -373,7 +351,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
             line += f" (--override \"reason\" may override: {', '.join(overridable)})"
         elif reason is not None:
             line += " (--override does not apply to these)"
-        emit(out, line + "\n")
+        emit(line + "\n", out)
         return EXIT_REFUSED
     overridden = [c.name for c in checks if c.overridden]
     line = f"ready: {args.version} may be deployed to {args.env}"
@@ -383,7 +361,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         line += " (--override was not needed)"
     if warnings:
         line += f" ({len(warnings)} warning(s))"
-    emit(out, line + "\n")
+    emit(line + "\n", out)
     return EXIT_READY
 
 

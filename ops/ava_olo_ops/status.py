@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import re
-import sys
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional, TextIO
@@ -27,16 +27,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import target as target_mod
 from .cli import CliError, register
+from .console import emit
 from .rollout import deployments, health_summary, revision, short_duration
 from .watch import (
     EXIT_OK,
     Clock,
     Sleep,
-    add_target_arguments,
     aws_failure,
     call,
     describe_service,
-    emit,
     stack_events,
     target_group_of,
     utc_now,
@@ -111,12 +110,7 @@ def collect(target: Any, *, clock: Clock = utc_now, sleep: Sleep = time.sleep) -
 
     # Version: SSM parameter vs the PRIMARY task definition.
     parameter = target.names.parameter_prefix + "/version"
-    try:
-        parameter_value: Optional[str] = call(target.client("ssm"), "get_parameter", sleep, Name=parameter)["Parameter"]["Value"]
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ParameterNotFound":
-            raise
-        parameter_value = None
+    parameter_value = target.parameter(parameter, call=functools.partial(call, sleep=sleep))
     running_version = versions.get(primary.get("taskDefinition", "")) if primary else None
     version = {
         "parameter": parameter,
@@ -293,12 +287,12 @@ def status(
         raise CliError(str(error)) from None
     except (ClientError, BotoCoreError) as error:
         raise aws_failure(error) from None
-    emit(out if out is not None else sys.stdout, render_json(data) if as_json else render_text(data))
+    emit(render_json(data) if as_json else render_text(data), out, flush=True)
     return EXIT_OK
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    add_target_arguments(parser)
+    target_mod.add_target_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
 
 

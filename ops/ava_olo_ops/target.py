@@ -11,11 +11,12 @@ Clients use botocore's standard retry mode, so throttling is retried with backof
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import boto3
 from botocore.config import Config
@@ -29,6 +30,7 @@ NO_CREDENTIALS = (
     "of this environment, then try again"
 )
 _ENV = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+ENV_HELP = "environment name, e.g. staging (environments/ENV.json)"
 
 
 class TargetError(Exception):
@@ -92,6 +94,34 @@ class Target:
             raise TargetError(f"stack {stack_name or self.service_stack} has no output {key!r}: deploy the current version first")
         return outputs[key]
 
+    def parameter(self, name: str, *, call: Optional[Callable[..., Any]] = None) -> Optional[str]:
+        """The value of the SSM parameter ``name``; None when it does not exist (ParameterNotFound).
+
+        Other AWS errors raise. ``call(client, "get_parameter", Name=name)`` makes the request when given (e.g.
+        ``watch.call``, which retries throttling); by default the client is called directly.
+        """
+        try:
+            ssm = self.client("ssm")
+            response = call(ssm, "get_parameter", Name=name) if call is not None else ssm.get_parameter(Name=name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ParameterNotFound":
+                return None
+            raise
+        return response["Parameter"]["Value"]
+
+
+def add_target_arguments(
+    parser: argparse.ArgumentParser, *, env_help: str = ENV_HELP, version_help: Optional[str] = None
+) -> None:
+    """``--env`` (required), ``--region`` and ``--profile``: the options of every command that acts on one environment
+    (they feed :func:`resolve_target`). With ``version_help``, also a required ``--version`` (listed after ``--env``)."""
+    parser.add_argument("--env", required=True, metavar="ENV", help=env_help)
+    if version_help is not None:
+        parser.add_argument("--version", required=True, metavar="VERSION", help=version_help)
+    parser.add_argument("--region", metavar="REGION",
+                        help="AWS region (default: the environment file's, else AWS_REGION / the profile's)")
+    parser.add_argument("--profile", metavar="PROFILE", help="AWS profile (default: the standard credential chain)")
+
 
 def resolve_target(
     environment: str,
@@ -138,3 +168,9 @@ def explain(error: BaseException) -> Optional[str]:
         if code in ("AccessDenied", "AccessDeniedException"):
             return f"access denied: {error.response['Error'].get('Message', '')} - use a role of this environment's account"
     return None
+
+
+def aws_error_line(error: BaseException, *, prefix: str = "AWS error: ") -> str:
+    """One operator line for an AWS error: the guidance of :func:`explain`, else ``prefix`` + botocore's message
+    on one line."""
+    return explain(error) or prefix + " ".join(str(error).split())

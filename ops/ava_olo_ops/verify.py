@@ -35,7 +35,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import target as target_module
 from . import versions
 from .cli import CliError, register
-from .preflight import FAIL, PASS, add_target_arguments, aws_error_line, emit, parse_version, symbols_for
+from .console import emit
+from .preflight import FAIL, PASS, VERSION_HELP, parse_version, symbols_for
 
 EXIT_VERIFIED = 0
 EXIT_NOT_VERIFIED = 1
@@ -138,10 +139,10 @@ def verify(
         if result.ok:
             return True, result.reason, number
         if number < attempts:
-            emit(out, f"  attempt {number}/{attempts} failed: {result.reason}; retrying in {waits[number - 1]:g}s\n")
+            emit(f"  attempt {number}/{attempts} failed: {result.reason}; retrying in {waits[number - 1]:g}s\n", out)
             wait(waits[number - 1])
         else:
-            emit(out, f"  attempt {number}/{attempts} failed: {result.reason}\n")
+            emit(f"  attempt {number}/{attempts} failed: {result.reason}\n", out)
     return False, result.reason, attempts
 
 
@@ -178,7 +179,7 @@ def add_verify_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    add_target_arguments(parser)
+    target_module.add_target_arguments(parser, version_help=VERSION_HELP)
     add_verify_options(parser)
 
 
@@ -198,7 +199,7 @@ def service_url(args: argparse.Namespace) -> str:
     except target_module.TargetError as error:
         raise CliError(str(error)) from None
     except (BotoCoreError, ClientError) as error:
-        raise CliError(aws_error_line(error)) from None
+        raise CliError(target_module.aws_error_line(error)) from None
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -206,15 +207,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     url = service_url(args)
     out = sys.stdout
     symbols = symbols_for(out)
-    emit(out, f"verify: {url} should run {expected} ({args.env})\n")
+    emit(f"verify: {url} should run {expected} ({args.env})\n", out)
     ok, reason, used = verify(
         url, expected, attempts=args.attempts, backoff=args.backoff, timeout=args.timeout,
         max_backoff=args.max_backoff, out=out,
     )
     if ok:
-        emit(out, f"{symbols[PASS]} verified on attempt {used}/{args.attempts}: {reason}\n")
+        emit(f"{symbols[PASS]} verified on attempt {used}/{args.attempts}: {reason}\n", out)
         return EXIT_VERIFIED
-    emit(out, f"{symbols[FAIL]} not verified after {used} attempt(s): {reason}\n")
+    emit(f"{symbols[FAIL]} not verified after {used} attempt(s): {reason}\n", out)
     return EXIT_NOT_VERIFIED
 
 

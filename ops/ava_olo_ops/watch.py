@@ -50,6 +50,7 @@ from botocore.exceptions import (
 from . import target as target_mod
 from .cli import CliError, register
 from .cli import _seconds as seconds
+from .console import emit
 from .rollout import (
     COMPLETED,
     COMPLETION,
@@ -127,33 +128,17 @@ def paginate(client: Any, method: str, key: str, sleep: Sleep = time.sleep, **kw
 
 def aws_failure(error: BaseException) -> CliError:
     """A :class:`CliError` (exit 2) for an AWS error: credentials via ``target.explain``, else the error itself."""
-    line = target_mod.explain(error)
-    if line is None:
-        text = " ".join(str(error).split())
-        if isinstance(error, ClientError):
-            line = f"AWS request failed: {text}"
-        elif isinstance(error, (EndpointConnectionError, ConnectTimeoutError)):
-            line = f"cannot reach AWS: {text}"
-        else:
-            line = text
-    return CliError(line, EXIT_BAD_INPUT)
+    if isinstance(error, ClientError):
+        prefix = "AWS request failed: "
+    elif isinstance(error, (EndpointConnectionError, ConnectTimeoutError)):
+        prefix = "cannot reach AWS: "
+    else:
+        prefix = ""
+    return CliError(target_mod.aws_error_line(error, prefix=prefix), EXIT_BAD_INPUT)
 
 
 def _clean(text: str) -> str:
     return _CONTROL.sub(" ", text)
-
-
-def emit(stream: TextIO, text: str) -> None:
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    try:
-        text.encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        text = text.encode(encoding, errors="replace").decode(encoding)
-    stream.write(text)
-    try:
-        stream.flush()
-    except (AttributeError, OSError, ValueError):
-        pass
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -300,9 +285,9 @@ class Watcher:
         stamp = self.clock().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         text = f"{stamp} {_clean(text)}\n"
         if self.tty and self._status_text:
-            emit(self.out, "\r\x1b[2K" + text + self._status_text)
+            emit("\r\x1b[2K" + text + self._status_text, self.out, flush=True)
         else:
-            emit(self.out, text)
+            emit(text, self.out, flush=True)
 
     def say_once(self, key: str, text: str) -> None:
         if key not in self.said:
@@ -317,7 +302,7 @@ class Watcher:
             width = max(shutil.get_terminal_size((120, 24)).columns - 1, 20)
             text = text if len(text) <= width else text[: width - 3] + "..."
             self._status_text = text
-            emit(self.out, "\r\x1b[2K" + text)
+            emit("\r\x1b[2K" + text, self.out, flush=True)
             return
         stale = self._status_printed_at is None or (now - self._status_printed_at).total_seconds() >= HEARTBEAT_SECONDS
         if signature != self._status_signature or stale:
@@ -327,7 +312,7 @@ class Watcher:
 
     def end_status(self) -> None:
         if self.tty and self._status_text:
-            emit(self.out, "\r\x1b[2K")
+            emit("\r\x1b[2K", self.out, flush=True)
             self._status_text = ""
 
     # ---- phases ------------------------------------------------------------------------------------------
@@ -738,15 +723,9 @@ def _positive(kind: str, cast: Callable[[str], float] = float) -> Callable[[str]
     return parse
 
 
-def add_target_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", required=True, metavar="E", help="environment name (environments/<E>.json)")
-    parser.add_argument("--region", metavar="R", help="AWS region (default: the environment's, else AWS_REGION / the profile's)")
-    parser.add_argument("--profile", metavar="P", help="AWS profile")
-
-
 def _arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Assumptions()
-    add_target_arguments(parser)
+    target_mod.add_target_arguments(parser)
     parser.add_argument("--interval", type=_positive("seconds"), default=15, metavar="SECONDS",
                         help="seconds between polls (default 15)")
     parser.add_argument("--timeout", type=_positive("minutes"), default=30, metavar="MINUTES",
