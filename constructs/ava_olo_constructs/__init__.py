@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.8.2"
+__version__ = "0.8.3"
 
 #: Public name -> submodule. Imported on first use (PEP 562), so that importing a pure-Python module such as
 #: ``ava_olo_constructs.naming`` (the operator tools do) does not start the CDK's jsii runtime.

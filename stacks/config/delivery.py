@@ -78,9 +78,7 @@ def load_delivery(
 def parse_delivery(name: str, raw: Mapping[str, Any], *, environ: Mapping[str, str] = os.environ) -> DeliveryConfig:
     errors = _Checker(f"delivery/{name}")
     settable = {f.name for f in dataclasses.fields(DeliveryConfig)} - {"name"} | {"description"}
-    for key in raw:
-        if key not in settable:
-            errors.fail(key, raw[key], f"unknown setting; known settings are {', '.join(sorted(settable))}")
+    errors.known(raw, settable)
     for key in ("region", "github_repositories"):
         if key not in raw:
             errors.fail(key, None, "required (missing)")

@@ -97,9 +97,7 @@ def parse_environment(
         errors.fail("env", name, "lower-case letters, digits and single hyphens, at most 20 characters")
     fields = {f.name: f for f in dataclasses.fields(EnvironmentConfig)}
     settable = (set(fields) - {"name", "version", "az_count"}) | _FILE_ONLY_KEYS
-    for key in raw:
-        if key not in settable:
-            errors.fail(key, raw[key], f"unknown setting; known settings are {', '.join(sorted(settable))}")
+    errors.known(raw, settable)
     for key in _REQUIRED:
         if key not in raw:
             errors.fail(key, None, "required (missing)")
@@ -272,9 +270,7 @@ def _https(errors: _Checker, raw: Any) -> HttpsConfig:
     if not isinstance(raw, dict):
         errors.fail("https", raw, 'an object {"domain_name": ..., "certificate_arn" | "certificate_arn_parameter" | "hosted_zone_id": ...}')
     known = {f.name for f in dataclasses.fields(HttpsConfig)}
-    for key in raw:
-        if key not in known:
-            errors.fail(f"https.{key}", raw[key], f"unknown setting; known are {', '.join(sorted(known))}")
+    errors.known(raw, known, "https.")
     domain = raw.get("domain_name")
     if not isinstance(domain, str) or not _DOMAIN.fullmatch(domain):
         errors.fail("https.domain_name", domain, "a lower-case DNS name such as monitoring.ava-olo.example")
@@ -299,9 +295,7 @@ def _https(errors: _Checker, raw: Any) -> HttpsConfig:
 def _waf(errors: _Checker, raw: Any) -> WafConfig:
     if not isinstance(raw, dict):
         errors.fail("waf", raw, 'an object {"rate_limits": [...], "log_retention_days": ...}')
-    for key in raw:
-        if key not in ("rate_limits", "log_retention_days"):
-            errors.fail(f"waf.{key}", raw[key], "unknown setting; known are log_retention_days, rate_limits")
+    errors.known(raw, ("rate_limits", "log_retention_days"), "waf.")
     values: dict[str, Any] = {}
     if "log_retention_days" in raw:
         errors.run(v.check_log_retention, "log_retention_days", raw["log_retention_days"], prefix="waf.")
@@ -334,9 +328,7 @@ def _database(errors: _Checker, raw: Any) -> DatabaseConfig:
     if not isinstance(raw, dict):
         errors.fail("database", raw, "an object of database settings")
     known = {f.name: f for f in dataclasses.fields(DatabaseConfig)}
-    for key in raw:
-        if key not in known:
-            errors.fail(f"database.{key}", raw[key], f"unknown setting; known are {', '.join(sorted(known))}")
+    errors.known(raw, known, "database.")
     for key, value in raw.items():
         default = known[key].default
         if isinstance(default, bool) and not isinstance(value, bool):
@@ -365,6 +357,16 @@ class _Checker:
 
     def fail(self, field: str, value: Any, allowed: str) -> None:
         raise ConfigError(self.environment, field, value, allowed)
+
+    def known(self, raw: Mapping[str, Any], settable: Any, prefix: str = "", allowed: str = "") -> None:
+        """Reject the first key of ``raw`` that is not in ``settable`` (typos never pass silently)."""
+        for key in raw:
+            if key not in settable:
+                self.fail(
+                    f"{prefix}{key}",
+                    raw[key],
+                    allowed or f"unknown setting; known settings are {', '.join(sorted(settable))}",
+                )
 
     def run(self, check: Callable[..., Any], *args: Any, prefix: str = "", **kwargs: Any) -> None:
         try:
@@ -409,9 +411,7 @@ def _zones(errors: _Checker, zones: Any, region: str) -> tuple[str, ...]:
 def _image(errors: _Checker, image: Any) -> ImageConfig:
     if not isinstance(image, dict):
         errors.fail("image", image, 'an object {"repository": ..., "tag": ...}')
-    for key in image:
-        if key not in ("repository", "tag"):
-            errors.fail(f"image.{key}", image[key], "unknown setting; image has repository and tag")
+    errors.known(image, ("repository", "tag"), "image.", "unknown setting; image has repository and tag")
     for key in ("repository", "tag"):
         if key not in image:
             errors.fail(f"image.{key}", None, "required (missing)")
