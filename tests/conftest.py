@@ -24,6 +24,69 @@ from stacks.composition import EnvironmentStacks, build_delivery, build_environm
 from stacks.config import available_environments, load_environment  # noqa: E402
 from stacks.config.delivery import available_deliveries, load_delivery  # noqa: E402
 
+#: The caller's AWS setup that could leak into a test: profiles, credentials, regions, role/container credential
+#: sources. Cleared for the whole session (the tests that need a region or fake credentials set their own).
+AWS_ENVIRONMENT = (
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", "AWS_STS_REGIONAL_ENDPOINTS",
+    "CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION",
+)  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before collection, too: a test module that makes a boto3 session at import time (moto's decorators do)
+    must not see the caller's AWS setup either (``AWS_PROFILE=does-not-exist`` would fail its import). The
+    session fixture below does the same for the run and undoes it at the end."""
+    for name in AWS_ENVIRONMENT:
+        os.environ.pop(name, None)
+    os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/ava-olo-tests/aws"
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_aws_environment(tmp_path_factory: pytest.TempPathFactory):
+    """Tests never depend on the caller's AWS environment (``AWS_PROFILE=does-not-exist ./dev.sh test`` passes).
+
+    Session-wide and autouse, so it is in force before the session synthesis: every variable of
+    :data:`AWS_ENVIRONMENT` is removed, the shared config and credentials files point at files that do not
+    exist, and instance-metadata lookups are off. A test that needs a region or credentials sets them itself
+    (``monkeypatch.setenv``, moto's ``mock_aws``, explicit client arguments)."""
+    missing = tmp_path_factory.mktemp("no-aws")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in AWS_ENVIRONMENT:
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_CONFIG_FILE", str(missing / "config-does-not-exist"))
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(missing / "credentials-does-not-exist"))
+        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def botocore_models_read_once():
+    """Every botocore session of the run shares ONE data loader, so each service model and endpoint ruleset is
+    read from botocore's data files once per run instead of once per session. moto's ``mock_aws`` drops boto3's
+    default session on every start and the operator tool opens a session per command, so without this each
+    test re-reads the same JSON (the bulk of the ops tests' time). What is loaded is the same: the files of the
+    installed botocore, through botocore's own loader (a session with its own ``data_path`` keeps its own)."""
+    import botocore.loaders
+    import botocore.session
+
+    shared = botocore.loaders.create_loader()
+
+    def register_data_loader(self) -> None:
+        def loader():
+            data_path = self.get_config_variable("data_path")
+            return botocore.loaders.create_loader(data_path) if data_path else shared
+
+        self._components.lazy_register_component("data_loader", loader)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session.Session, "_register_data_loader", register_data_loader)
+        yield
+
+
 ENVIRONMENTS = available_environments()
 DELIVERIES = available_deliveries()
 #: No CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION: the synthesis must not depend on the machine's AWS setup.
@@ -63,7 +126,7 @@ class SynthesizedProject:
 
 
 @pytest.fixture(scope="session")
-def project(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedProject:
+def project(tmp_path_factory: pytest.TempPathFactory, hermetic_aws_environment) -> SynthesizedProject:
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = create_app(outdir=str(outdir), validation=False)
     built = {
@@ -125,3 +188,20 @@ def service_execution_role_statements(template) -> list[dict[str, Any]]:
         if {"Ref": role} in policy["Properties"]["Roles"]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
+
+
+_ACKNOWLEDGEMENTS: dict[int, tuple[Any, list[tuple[str, str, str]]]] = {}
+
+
+def acknowledgements(stack: Stack) -> list[tuple[str, str, str]]:
+    """:func:`ava_olo_constructs.acknowledgements` of a stack of the session synthesis, read once per stack.
+
+    The walk costs a jsii round trip per construct, and the compliance tests ask for the same stacks again and
+    again; after ``app.synth()`` the construct tree cannot change (CDK refuses), so the answer cannot either.
+    Returns a fresh list each time."""
+    from ava_olo_constructs import acknowledgements as read
+
+    cached = _ACKNOWLEDGEMENTS.get(id(stack))
+    if cached is None or cached[0] is not stack:
+        cached = _ACKNOWLEDGEMENTS[id(stack)] = (stack, read(stack))
+    return list(cached[1])

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
+from contextlib import redirect_stderr
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +37,22 @@ def synth(tmp_path: Path, context: dict[str, Any]) -> subprocess.CompletedProces
         text=True,
         timeout=120,
     )
+
+
+def synth_in_process(tmp_path: Path, context: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """``app.main()`` in this process, as ``cdk synth -c ...`` would run app.py: its exit status and stderr.
+
+    The one-line error is what these tests prove; one real ``python app.py`` (test_unknown_environment) proves
+    the CLI path itself, so the others need not pay a process start (~2.5 s each)."""
+    import app
+    from stacks.composition import create_app
+
+    outdir = tmp_path / "cdk.out"
+    stderr = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stderr(stderr):
+        patch.setattr(app, "create_app", lambda: create_app(outdir=str(outdir), context=context, validation=False))
+        status = app.main()
+    return subprocess.CompletedProcess(["app.main()"], status, stdout="", stderr=stderr.getvalue())
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess[str], field: str, value: Any) -> str:
@@ -70,7 +90,7 @@ def config_dir_with(tmp_path: Path, name: str, **settings: Any) -> Path:
 
 def test_impossible_fargate_size_from_config_dir(tmp_path: Path) -> None:
     config_dir = config_dir_with(tmp_path, "bad", cpu=512, memory=8192)
-    result = synth(tmp_path, {"env": "bad", "config_dir": str(config_dir)})
+    result = synth_in_process(tmp_path, {"env": "bad", "config_dir": str(config_dir)})
     line = assert_one_error_line(result, "memory", 8192)
     assert "'bad'" in line and "cpu 512" in line
 
@@ -79,34 +99,43 @@ def test_connection_budget_overrun_names_both_numbers(tmp_path: Path) -> None:
     config_dir = config_dir_with(
         tmp_path, "crowded", min_count=2, desired_count=2, max_count=10, database={"instance_class": "t4g.medium"}
     )
-    result = synth(tmp_path, {"env": "crowded", "config_dir": str(config_dir)})
+    result = synth_in_process(tmp_path, {"env": "crowded", "config_dir": str(config_dir)})
     line = assert_one_error_line(result, "max_count", 10)
     assert "1010" in line and "max_connections 405" in line and "db.t4g.medium" in line
 
 
 def test_latest_is_not_a_version(tmp_path: Path) -> None:
-    result = synth(tmp_path, {"env": "production", "version": "latest"})
+    result = synth_in_process(tmp_path, {"env": "production", "version": "latest"})
     line = assert_one_error_line(result, "-c version", "latest")
     assert "'production'" in line
 
 
 def test_library_imports_and_constructs_is_the_pypi_package() -> None:
-    result = subprocess.run(
-        [
-            str(PYTHON),
-            "-c",
-            "import ava_olo_constructs, constructs; from constructs import Construct; "
-            "import sys; print(sys.modules[Construct.__module__.split('.')[0]].__file__); print(constructs.__file__)",
-        ],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    paths = result.stdout.strip().splitlines()
-    assert len(paths) == 2, result.stdout
+    """``import constructs`` from the checkout (its ``constructs/`` directory first on the path, as for
+    ``python app.py``) is the PyPI package, not the library's directory. Resolved afresh by the import system's
+    path finder over that path, so no process start is needed."""
+    from importlib.machinery import PathFinder
+
+    import ava_olo_constructs  # noqa: F401  (the library imports)
+    from constructs import Construct
+
+    search_path = [str(ROOT), *sys.path]
+    found = PathFinder.find_spec("constructs", search_path)
+    assert found is not None and found.origin, found
+    paths = [found.origin, sys.modules[Construct.__module__.split(".")[0]].__file__]
     for path in paths:
         assert "site-packages" in path, path
         assert not Path(path).resolve().is_relative_to(ROOT / "constructs"), path
+
+
+def test_operator_commands_import_neither_the_construct_library_nor_the_cdk() -> None:
+    """ava_olo_ops ships apart from ava_olo_constructs: watch, verify, preflight, rollback, status and timeline load
+    without aws_cdk, jsii or the library (they learn names from AWS and flags, not environments/*.json)."""
+    modules = "watch, verify, preflight, rollback, status, timeline, target, versions, console"
+    result = subprocess.run(
+        [str(PYTHON), "-c", f"import sys; from ava_olo_ops import {modules}; "
+         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii', 'ava_olo_constructs', 'constructs')))"],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

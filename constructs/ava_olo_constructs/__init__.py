@@ -4,77 +4,108 @@ Import the constructs you need; each takes a frozen props dataclass whose fields
 
     from ava_olo_constructs import Network, NetworkProps, FargateWebService, FargateWebServiceProps
 
-The library reads no files, context or environment variables: everything arrives as props.
+The library reads no files, context or environment variables: everything arrives as props. The seed's policy is
+the ``AvaOlo`` cdk-nag pack (:class:`AvaOloChecks`, parameters in :class:`AvaOloChecksProps`).
+
+Importing this package loads aws-cdk-lib (and so starts jsii's Node.js runtime); the operator tool
+(``ava_olo_ops``, a separate distribution) never imports it.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+__version__ = "0.9.0"
 
-__version__ = "0.8.3"
+from .access_logs import AccessLogBucket, AccessLogBucketProps
+from .alerts import AlertTopic, notify
+from .autoscaling import AutoScalingProps, enable_autoscaling
+from .cluster import ServiceCluster, ServiceClusterProps
+from .compliance import acknowledge, acknowledgements, add_compliance_checks, synth_or_exit
+from .connection_budget import ConnectionBudget, check_connection_budget, estimate_max_connections
+from .deployment_strategy import DeploymentSettings
+from .dashboard import ServiceDashboard, ServiceDashboardProps
+from .database import AuroraPostgresDatabase, AuroraPostgresDatabaseProps
+from .database_alarms import DatabaseAlarms, DatabaseAlarmsProps
+from .db_connection_alarm import DatabaseConnectionFailuresAlarm, DatabaseConnectionFailuresAlarmProps
+from .encryption_key import FernetKeySecret
+from .error_rate_alarm import HighErrorRateAlarm, HighErrorRateAlarmProps
+from .github_oidc import GitHubDeploymentRoles, GitHubDeploymentRolesProps, ReleaseResources
+from .image_repository import ImageRepository, ImageRepositoryProps
+from .migration_task import MigrationTask, MigrationTaskProps
+from .naming import ResourceNames
+from .network import Network, NetworkProps
+from .pre_traffic_hook import PreTrafficCheck
+from .parameters import ServiceParameters, secure_parameter_secrets
+from .revision_alarms import RevisionAlarms, RevisionAlarmsProps
+from .rotation_redeploy import RedeployOnSecretRotation, RedeployOnSecretRotationProps
+from .rules import AvaOloChecks, AvaOloChecksProps
+from .service_alarms import ServiceAlarms, ServiceAlarmsProps
+from .service_secrets import DatabaseSecrets, DatabaseSecretsProps
+from .tags import apply_standard_tags, standard_tags
+from .validation import PropsError
+from .waf import RateLimit, WebApplicationFirewall, WebApplicationFirewallProps
+from .web_application import WebApplication, WebApplicationProps
+from .web_service import ConnectionPoolSettings, FargateWebService, FargateWebServiceProps
 
-#: Public name -> submodule. Imported on first use (PEP 562), so that importing a pure-Python module such as
-#: ``ava_olo_constructs.naming`` (the operator tools do) does not start the CDK's jsii runtime.
-_EXPORTS = {
-    "AccessLogBucket": "access_logs",
-    "AccessLogBucketProps": "access_logs",
-    "AlertTopic": "alerts",
-    "AuroraPostgresDatabase": "database",
-    "AuroraPostgresDatabaseProps": "database",
-    "AutoScalingProps": "autoscaling",
-    "ConnectionPoolSettings": "web_service",
-    "DatabaseAlarms": "database_alarms",
-    "DatabaseAlarmsProps": "database_alarms",
-    "DatabaseConnectionFailuresAlarm": "db_connection_alarm",
-    "DatabaseConnectionFailuresAlarmProps": "db_connection_alarm",
-    "FargateWebService": "web_service",
-    "FargateWebServiceProps": "web_service",
-    "FernetKeySecret": "encryption_key",
-    "GitHubDeploymentRoles": "github_oidc",
-    "MigrationTask": "migration_task",
-    "MigrationTaskProps": "migration_task",
-    "GitHubDeploymentRolesProps": "github_oidc",
-    "HighErrorRateAlarm": "error_rate_alarm",
-    "HighErrorRateAlarmProps": "error_rate_alarm",
-    "ImageRepository": "image_repository",
-    "ImageRepositoryProps": "image_repository",
-    "Network": "network",
-    "NetworkProps": "network",
-    "PropsError": "validation",
-    "RateLimit": "waf",
-    "ResourceNames": "naming",
-    "ServiceAlarms": "service_alarms",
-    "ServiceAlarmsProps": "service_alarms",
-    "ServiceCluster": "cluster",
-    "ServiceClusterProps": "cluster",
-    "ServiceDashboard": "dashboard",
-    "ServiceDashboardProps": "dashboard",
-    "ServiceParameters": "parameters",
-    "WebApplicationFirewall": "waf",
-    "WebApplicationFirewallProps": "waf",
-    "acknowledge": "compliance",
-    "acknowledgements": "compliance",
-    "add_compliance_checks": "compliance",
-    "apply_standard_tags": "tags",
-    "check_connection_budget": "connection_budget",
-    "enable_autoscaling": "autoscaling",
-    "estimate_max_connections": "connection_budget",
-    "notify": "alerts",
-    "secure_parameter_secrets": "parameters",
-    "standard_tags": "tags",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__all__ = [
+    "AccessLogBucket",
+    "AccessLogBucketProps",
+    "AlertTopic",
+    "AuroraPostgresDatabase",
+    "AuroraPostgresDatabaseProps",
+    "AutoScalingProps",
+    "AvaOloChecks",
+    "AvaOloChecksProps",
+    "ConnectionBudget",
+    "ConnectionPoolSettings",
+    "DatabaseAlarms",
+    "DatabaseAlarmsProps",
+    "DatabaseConnectionFailuresAlarm",
+    "DatabaseConnectionFailuresAlarmProps",
+    "DatabaseSecrets",
+    "DatabaseSecretsProps",
+    "DeploymentSettings",
+    "FargateWebService",
+    "FargateWebServiceProps",
+    "FernetKeySecret",
+    "GitHubDeploymentRoles",
+    "GitHubDeploymentRolesProps",
+    "ReleaseResources",
+    "HighErrorRateAlarm",
+    "HighErrorRateAlarmProps",
+    "ImageRepository",
+    "ImageRepositoryProps",
+    "MigrationTask",
+    "MigrationTaskProps",
+    "Network",
+    "NetworkProps",
+    "PreTrafficCheck",
+    "PropsError",
+    "RateLimit",
+    "RedeployOnSecretRotation",
+    "RedeployOnSecretRotationProps",
+    "ResourceNames",
+    "RevisionAlarms",
+    "RevisionAlarmsProps",
+    "ServiceAlarms",
+    "ServiceAlarmsProps",
+    "ServiceCluster",
+    "ServiceClusterProps",
+    "ServiceDashboard",
+    "ServiceDashboardProps",
+    "ServiceParameters",
+    "WebApplication",
+    "WebApplicationFirewall",
+    "WebApplicationFirewallProps",
+    "WebApplicationProps",
+    "acknowledge",
+    "acknowledgements",
+    "add_compliance_checks",
+    "apply_standard_tags",
+    "check_connection_budget",
+    "enable_autoscaling",
+    "estimate_max_connections",
+    "notify",
+    "secure_parameter_secrets",
+    "standard_tags",
+    "synth_or_exit",
+]

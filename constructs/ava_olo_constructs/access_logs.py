@@ -24,10 +24,12 @@ EXPIRATION_DAYS = 90
 @dataclass(frozen=True)
 class AccessLogBucketProps:
     """:param expiration_days: days before log objects expire. Default 90.
-    :param removal_policy: Default RETAIN (a non-empty bucket cannot be deleted by CloudFormation anyway)."""
+    :param removal_policy: Default RETAIN_ON_UPDATE_OR_DELETE (CloudFormation ``RetainExceptOnCreate``): kept on
+        stack deletion (a non-empty bucket cannot be deleted by CloudFormation anyway), but removed when the
+        stack's first create fails, so nothing is left behind for a retry to trip over."""
 
     expiration_days: int = EXPIRATION_DAYS
-    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
 
 
 class AccessLogBucket(Construct):
@@ -57,6 +59,7 @@ class AccessLogBucket(Construct):
         acknowledge(
             self.bucket,
             "AwsSolutions-S1",
-            "This bucket only receives load balancer access logs; logging access to it would need another log "
-            "bucket that in turn needs one, and reads of it are audited by CloudTrail instead.",
+            "This bucket only receives load balancer access logs; server access logging for it would need another "
+            "log bucket that in turn needs one. It is private (public access blocked, objects owned by the bucket "
+            "owner, TLS only), so only IAM principals of this account can read it; object reads are not logged.",
         )

@@ -3,6 +3,20 @@
 CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed ``alias/aws/sns`` key, so the
 topic has a customer-managed key (rotation on) whose policy lets CloudWatch use it. Publishing requires TLS.
 :func:`notify` wires both the ALARM and the OK transitions, so people also learn when it is over.
+
+The topic policy has two statements. An SNS topic policy REPLACES SNS's default policy (which lets the
+account's principals publish), so the TLS-only Deny alone would let nobody publish, CloudWatch included
+("...alarm:X is not authorized to perform: SNS:Publish ... because no resource-based policy allows"):
+
+* ``AllowCloudWatchAlarmsToPublish``: ``sns:Publish`` for ``cloudwatch.amazonaws.com``, only on behalf of this
+  account's alarms (``aws:SourceAccount`` = this account: the confused-deputy guard AWS documents for
+  service principals; ``aws:SourceArn`` would need every alarm's ARN in the policy and a policy update per
+  new alarm, while the account condition already keeps other accounts' alarms out);
+* ``EnforceTls`` (CDK's ``enforce_ssl``): deny any request without TLS. CloudWatch publishes over TLS.
+
+The key's policy allows the same principal ``kms:GenerateDataKey*`` and ``kms:Decrypt`` (as AWS documents for
+alarms on encrypted topics; the key encrypts nothing but this topic's messages, and only the topic policy
+decides who may publish). ``tests/stacks/test_alarm_delivery.py`` walks every alarm action to both.
 """
 
 from __future__ import annotations
@@ -10,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -57,6 +71,15 @@ class AlertTopic(Construct):
             )
         )
         self.topic = sns.Topic(self, "Topic", topic_name=topic_name, master_key=self.key, enforce_ssl=True)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
         for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
 

@@ -9,8 +9,10 @@ autoscaling can never open more database connections than the database was sized
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Names
+from aws_cdk import aws_applicationautoscaling as applicationautoscaling
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
@@ -45,14 +47,65 @@ class AutoScalingProps:
 
 
 def enable_autoscaling(
-    service: ecs.FargateService, target_group: elbv2.ApplicationTargetGroup, props: AutoScalingProps
+    service: ecs.FargateService,
+    target_groups: Sequence[elbv2.ApplicationTargetGroup],
+    props: AutoScalingProps,
 ) -> ecs.ScalableTaskCount:
-    """Attach both target-tracking policies to ``service``; returns the scalable target."""
+    """Attach both target-tracking policies to ``service``; returns the scalable target.
+
+    With one target group, requests per task is ALB's ``ALBRequestCountPerTarget`` of it. With two (the ECS
+    blue/green family swaps the serving target group at every deployment, so a policy bound to one of them
+    would read zero after the first deployment and scale the service in), it is metric math over both:
+    ``(requests A + requests B) / (healthy targets A + healthy targets B)``.
+    """
     props.validate()
     scaling = service.auto_scale_task_count(min_capacity=props.min_count, max_capacity=props.max_count)
     cooldowns = dict(scale_in_cooldown=props.scale_in_cooldown, scale_out_cooldown=props.scale_out_cooldown)
     scaling.scale_on_cpu_utilization("CpuScaling", target_utilization_percent=props.cpu_target_percent, **cooldowns)
-    scaling.scale_on_request_count(
-        "RequestScaling", requests_per_target=props.requests_per_target, target_group=target_group, **cooldowns
+    groups = list(target_groups)
+    if len(groups) == 1:
+        scaling.scale_on_request_count(
+            "RequestScaling", requests_per_target=props.requests_per_target, target_group=groups[0], **cooldowns
+        )
+        return scaling
+    target = scaling.node.find_child("Target")
+    assert isinstance(target, applicationautoscaling.ScalableTarget)
+
+    cfn = applicationautoscaling.CfnScalingPolicy
+
+    def stat(metric_id: str, group: elbv2.ApplicationTargetGroup, name: str, statistic: str):
+        dimensions = [
+            cfn.TargetTrackingMetricDimensionProperty(name="TargetGroup", value=group.target_group_full_name),
+            cfn.TargetTrackingMetricDimensionProperty(name="LoadBalancer", value=group.first_load_balancer_full_name),
+        ]
+        metric = cfn.TargetTrackingMetricProperty(namespace="AWS/ApplicationELB", metric_name=name, dimensions=dimensions)
+        return cfn.TargetTrackingMetricDataQueryProperty(
+            id=metric_id, metric_stat=cfn.TargetTrackingMetricStatProperty(metric=metric, stat=statistic), return_data=False
+        )
+
+    metrics = []
+    for suffix, group in zip("ab", groups):
+        metrics.append(stat(f"req{suffix}", group, "RequestCount", "Sum"))
+        metrics.append(stat(f"hosts{suffix}", group, "HealthyHostCount", "Average"))
+    metrics.append(
+        cfn.TargetTrackingMetricDataQueryProperty(
+            id="perTask",
+            expression="(FILL(reqa, 0) + FILL(reqb, 0)) / MAX([FILL(hostsa, 0) + FILL(hostsb, 0), 1])",
+            label="requests per healthy task, both target groups",
+            return_data=True,
+        )
+    )
+    cfn(
+        scaling,
+        "RequestScaling",
+        policy_name=f"{Names.unique_id(scaling)}RequestScaling",
+        policy_type="TargetTrackingScaling",
+        scaling_target_id=target.scalable_target_id,
+        target_tracking_scaling_policy_configuration=cfn.TargetTrackingScalingPolicyConfigurationProperty(
+            target_value=props.requests_per_target,
+            scale_in_cooldown=int(props.scale_in_cooldown.to_seconds()),
+            scale_out_cooldown=int(props.scale_out_cooldown.to_seconds()),
+            customized_metric_specification=cfn.CustomizedMetricSpecificationProperty(metrics=metrics),
+        ),
     )
     return scaling

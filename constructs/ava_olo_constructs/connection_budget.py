@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Optional
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from aws_cdk import Token
 
 from .validation import PropsError
 
@@ -95,6 +98,69 @@ def required_connections(
     return peak_tasks(max_tasks, max_healthy_percent) * (pool_size + max_overflow) + reserve
 
 
+def _unresolved(*values: Any) -> bool:
+    """A deploy-time value (``CfnParameter``, SSM lookup) cannot be checked at synth; it is skipped, not refused."""
+    return any(not isinstance(value, bool) and isinstance(value, (int, float)) and Token.is_unresolved(value)
+               for value in values)
+
+
+@dataclass(frozen=True)
+class ConnectionBudget:
+    """Will ``max_tasks`` tasks, each with a full pool, fit into the database during a deployment?
+
+    :param max_tasks: the most tasks autoscaling may run (``AutoScalingProps.max_count``).
+    :param pool_size / max_overflow: each task's pool (``ConnectionPoolSettings``).
+    :param reserve: connections kept free for operators, migrations and rotation
+        (``database_defaults.CONNECTION_RESERVE``, 10).
+    :param max_connections: the writer's ``max_connections`` (:func:`estimate_max_connections`).
+    :param database: how the database is described in the message, e.g. ``db.r6g.large``.
+    :param field: the field the message names. Default ``max_count``.
+    :param max_healthy_percent: the deployment's ``MaximumPercent``. Default 200.
+
+    Values that are unresolved tokens are not checked (they are only known at deploy time).
+    """
+
+    max_tasks: int
+    pool_size: int
+    max_overflow: int
+    reserve: int
+    max_connections: int
+    database: str
+    field: str = "max_count"
+    max_healthy_percent: int = DEPLOY_MAX_PERCENT
+
+    @property
+    def checkable(self) -> bool:
+        return not _unresolved(
+            self.max_tasks, self.pool_size, self.max_overflow, self.reserve, self.max_connections,
+            self.max_healthy_percent,
+        )
+
+    @property
+    def required(self) -> int:
+        """Connections needed at the worst moment (see :func:`required_connections`)."""
+        return required_connections(
+            max_tasks=self.max_tasks, pool_size=self.pool_size, max_overflow=self.max_overflow,
+            reserve=self.reserve, max_healthy_percent=self.max_healthy_percent,
+        )
+
+    def check(self) -> None:
+        """Raise :class:`PropsError` (one line, both numbers, the fixes) when the pools cannot fit."""
+        if not self.checkable:
+            return
+        peak = peak_tasks(self.max_tasks, self.max_healthy_percent)
+        needed = self.required
+        if needed > self.max_connections:
+            raise PropsError(
+                self.field,
+                self.max_tasks,
+                f"{self.max_tasks} tasks ({peak} while a deployment runs at {self.max_healthy_percent} %) x (pool "
+                f"{self.pool_size} + overflow {self.max_overflow}) + reserve {self.reserve} = {needed} connections "
+                f"exceeds max_connections {self.max_connections} of {self.database}; use fewer tasks, a smaller "
+                "pool, or a larger database",
+            )
+
+
 def check_connection_budget(
     *,
     max_tasks: int,
@@ -106,17 +172,9 @@ def check_connection_budget(
     field: str = "max_count",
     max_healthy_percent: int = DEPLOY_MAX_PERCENT,
 ) -> None:
-    """Raise :class:`PropsError` (one line, both numbers, the fixes) when the pools cannot fit."""
-    peak = peak_tasks(max_tasks, max_healthy_percent)
-    needed = required_connections(
+    """Raise :class:`PropsError` (one line, both numbers, the fixes) when the pools cannot fit.
+    Same as ``ConnectionBudget(...).check()``."""
+    ConnectionBudget(
         max_tasks=max_tasks, pool_size=pool_size, max_overflow=max_overflow, reserve=reserve,
-        max_healthy_percent=max_healthy_percent,
-    )
-    if needed > max_connections:
-        raise PropsError(
-            field,
-            max_tasks,
-            f"{max_tasks} tasks ({peak} while a deployment runs at {max_healthy_percent} %) x (pool {pool_size} + "
-            f"overflow {max_overflow}) + reserve {reserve} = {needed} connections exceeds max_connections "
-            f"{max_connections} of {database}; use fewer tasks, a smaller pool, or a larger database",
-        )
+        max_connections=max_connections, database=database, field=field, max_healthy_percent=max_healthy_percent,
+    ).check()

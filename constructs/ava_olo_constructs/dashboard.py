@@ -35,6 +35,8 @@ class ServiceDashboardProps:
     load_balancer: elbv2.IApplicationLoadBalancer
     target_group: elbv2.ApplicationTargetGroup
     alarms: Sequence[cloudwatch.IAlarm]
+    #: The blue/green family's second target group (ECS swaps the serving one): plotted beside the first.
+    alternate_target_group: elbv2.ApplicationTargetGroup | None = None
     runbook: str = ""
     database: rds.IDatabaseCluster | None = None
     extra_metrics: Sequence[cloudwatch.IMetric] = field(default_factory=tuple)
@@ -46,7 +48,7 @@ class ServiceDashboard(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: ServiceDashboardProps) -> None:
         super().__init__(scope, construct_id)
         counts = running_vs_desired(props.cluster_name, props.service_name)
-        tg = props.target_group.metrics
+        groups = [g for g in (props.target_group, props.alternate_target_group) if g is not None]
         rows: list[list[cloudwatch.IWidget]] = []
         if props.runbook:
             rows.append([cloudwatch.TextWidget(markdown=props.runbook, width=24, height=5)])
@@ -68,7 +70,7 @@ class ServiceDashboard(Construct):
                 ),
                 cloudwatch.GraphWidget(
                     title="Targets: healthy / unhealthy",
-                    left=[tg.healthy_host_count(), tg.unhealthy_host_count()],
+                    left=[m for g in groups for m in (g.metrics.healthy_host_count(), g.metrics.unhealthy_host_count())],
                     width=8,
                 ),
             ]
@@ -83,7 +85,7 @@ class ServiceDashboard(Construct):
                 ),
                 cloudwatch.GraphWidget(
                     title="p95 response time (s) - alarm above 2",
-                    left=[tg.target_response_time(statistic="p95", period=FIVE_MINUTES)],
+                    left=[g.metrics.target_response_time(statistic="p95", period=FIVE_MINUTES) for g in groups],
                     width=8,
                 ),
             ]

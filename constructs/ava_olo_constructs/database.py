@@ -1,10 +1,11 @@
-"""The ``farmer-crm`` database: Aurora PostgreSQL, encrypted, private, backed up in the low-traffic window.
+"""An application database: Aurora PostgreSQL, encrypted, private, backed up in the low-traffic window.
 
 * Storage, Performance Insights, log exports and the credentials secret are encrypted with a customer-managed
   KMS key with rotation on.
 * Isolated subnets only, not publicly accessible; port 5432 is opened per caller with :meth:`allow_from`.
 * Provisioned writer + readers pinned to different AZs (production), or Serverless v2 with a low minimum.
-* Backups and maintenance inside 02:00-04:00 UTC without overlapping (seed "Migration Strategy"), tags copied
+* Backups and maintenance by default inside 02:00-04:00 UTC without overlapping (seed "Migration Strategy"; any
+  window RDS accepts may be passed), tags copied
   to snapshots; deletion protection and a SNAPSHOT/RETAIN removal policy so no update or stack deletion loses
   data.
 * Parameter group: ``rds.force_ssl``, ``log_min_duration_statement = 2000`` (seed: slow > 2 s), connection
@@ -38,7 +39,15 @@ from .validation import PropsError, check_log_retention, check_name, check_range
 
 _ENGINE_VERSION = re.compile(r"(?P<major>1[6-9])\.(?P<minor>\d+)")
 _WINDOW = re.compile(r"(?P<start>\d\d:\d\d)-(?P<end>\d\d:\d\d)")
-_WEEKLY_WINDOW = re.compile(r"(?P<day>mon|tue|wed|thu|fri|sat|sun):(?P<start>\d\d:\d\d)-(?P=day):(?P<end>\d\d:\d\d)")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKLY_WINDOW = re.compile(
+    r"(?P<day>mon|tue|wed|thu|fri|sat|sun):(?P<start>\d\d:\d\d)-(?P<end_day>mon|tue|wed|thu|fri|sat|sun):(?P<end>\d\d:\d\d)"
+)
+_DAY, _WEEK = 24 * 60, 7 * 24 * 60
+
+
+#: Removal policies that never delete the cluster's data without a snapshot.
+_KEEPING = (RemovalPolicy.SNAPSHOT, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, RemovalPolicy.RETAIN)
 
 
 def _minutes(clock: str) -> int:
@@ -49,8 +58,9 @@ def _minutes(clock: str) -> int:
 
 
 def window_minutes(field: str, window: str, *, weekly: bool) -> tuple[int, int]:
-    """``"02:00-02:30"`` (or ``"sun:03:00-sun:03:30"``) -> minutes after midnight, checked to lie inside the
-    seed's low-traffic window and to last at least 30 minutes (RDS's minimum)."""
+    """``"02:00-02:30"`` (or ``"sun:03:00-sun:03:30"``) -> ``(start, end)`` in minutes after midnight of the
+    window's first day (``end`` past 1440 when the window runs into the next day). RDS's rules: ``hh24:mi-hh24:mi``
+    (``ddd:hh24:mi-ddd:hh24:mi`` weekly) in UTC, at least 30 minutes; a window may run past midnight."""
     pattern = _WEEKLY_WINDOW if weekly else _WINDOW
     example = defaults.MAINTENANCE_WINDOW if weekly else defaults.BACKUP_WINDOW
     match = pattern.fullmatch(window) if isinstance(window, str) else None
@@ -58,15 +68,83 @@ def window_minutes(field: str, window: str, *, weekly: bool) -> tuple[int, int]:
         start, end = (_minutes(match["start"]), _minutes(match["end"])) if match else (None, None)
     except ValueError:
         start = end = None
+    if start is not None and end is not None:
+        period = _WEEK if weekly else _DAY
+        if weekly:
+            start_week = _DAYS.index(match["day"]) * _DAY + start
+            end_week = _DAYS.index(match["end_day"]) * _DAY + end
+            length = (end_week - start_week) % period
+        else:
+            length = (end - start) % period
+        if length >= 30:
+            return start, start + length
+    allowed = "ddd:hh24:mi-ddd:hh24:mi" if weekly else "hh24:mi-hh24:mi"
+    raise PropsError(field, window, f"an RDS window {allowed} in UTC of at least 30 minutes, e.g. {example}")
+
+
+def _week_interval(window: str, *, weekly: bool) -> tuple[int, int]:
+    start, end = window_minutes("window", window, weekly=weekly)
+    offset = _DAYS.index(window[:3]) * _DAY if weekly else 0
+    return offset + start, offset + end
+
+
+def windows_overlap(backup_window: str, maintenance_window: str) -> bool:
+    """True if the daily backup window meets the weekly maintenance window on any day (RDS refuses that)."""
+    b_start, b_end = _week_interval(backup_window, weekly=False)
+    m_start, m_end = _week_interval(maintenance_window, weekly=True)
+    for day in range(-1, 8):
+        for shift in (-_WEEK, 0, _WEEK):
+            if b_start + day * _DAY < m_end + shift and m_start + shift < b_end + day * _DAY:
+                return True
+    return False
+
+
+def _maintenance_minutes_of_day(maintenance_window: str) -> set[int]:
+    start, end = window_minutes("maintenance_window", maintenance_window, weekly=True)
+    return {minute % _DAY for minute in range(start, end)}
+
+
+def rotation_days_of_month(rotation_days: int) -> list[int]:
+    """Days of the month on which to rotate so that no two rotations are more than ``rotation_days`` apart.
+
+    A cron schedule cannot say "every 30 days" (``1/30`` fires on day 1 AND day 31, then day 1 again), and a
+    ``rate()`` schedule's window always opens at midnight UTC, outside the seed's low-traffic window. So the
+    days are spread evenly over the month, within days 1-28 (every month has them), with the longest gap,
+    across the month's end (31-day months), at most ``rotation_days``: 30 -> days 1 and 17 (gaps of at most 16);
+    7 -> 1, 7, 13, 19, 25. Where no such spread exists (a few days), every day: ``[]`` (cron ``*``)."""
+    for count in range(max(2, -(-31 // rotation_days)), 29):
+        lower = -(-(31 - rotation_days) // (count - 1))  # the gap across the month's end fits
+        upper = min(rotation_days, 27 // (count - 1))  # every day exists in February; no gap too long
+        if lower <= upper:
+            spacing = max(lower, min(upper, round(31 / count)))
+            return [1 + i * spacing for i in range(count)]
+    return []
+
+
+def rotation_window(maintenance_window: str) -> tuple[int, int]:
+    """``(start hour, hours)``: the longest whole-hour stretch of the low-traffic window (02:00-04:00 UTC by
+    default) that does not overlap the maintenance window's time of day (the rotation days fall on every weekday,
+    so the weekday is ignored). When the maintenance window leaves no whole hour there, the first free whole hour
+    after it (one hour); when it leaves none all day, the hour it ends in."""
     low, high = (_minutes(t) for t in defaults.LOW_TRAFFIC_WINDOW)
-    if start is None or end is None or not low <= start < end <= high or end - start < 30:
-        raise PropsError(
-            field,
-            window,
-            f"at least 30 minutes inside the low-traffic window {'-'.join(defaults.LOW_TRAFFIC_WINDOW)} UTC, "
-            f"e.g. {example}",
-        )
-    return start, end
+    blocked = _maintenance_minutes_of_day(maintenance_window)
+    free = [not blocked & set(range(hour * 60, hour * 60 + 60)) for hour in range(24)]
+    best, run_start, run = (0, 0), None, 0
+    for hour in range(-(-low // 60), high // 60):
+        if free[hour]:
+            run_start, run = (hour, 1) if run == 0 else (run_start, run + 1)
+            if run > best[1]:
+                best = (run_start, run)
+        else:
+            run = 0
+    if best[1]:
+        return best
+    _, end = window_minutes("maintenance_window", maintenance_window, weekly=True)
+    first = -(-end // 60)
+    for step in range(24):
+        if free[(first + step) % 24]:
+            return (first + step) % 24, 1
+    return (end // 60) % 24, 1
 
 
 @dataclass(frozen=True)
@@ -77,16 +155,21 @@ class AuroraPostgresDatabaseProps:
     :param cluster_identifier: e.g. ``farmer-crm`` (production) or ``farmer-crm-dev``.
     :param secret_name: credentials secret, e.g. ``ava-olo/database/credentials``.
     :param engine_version: Aurora PostgreSQL ``MAJOR.MINOR``. Default :data:`database_defaults.ENGINE_VERSION`.
-    :param database_name: Default ``farmer_crm``.
+    :param database_name: Default ``app`` (generic; AVA OLO passes ``farmer_crm``).
     :param instance_class: provisioned writer/reader class such as ``r6g.large``. Default none: Serverless v2.
     :param reader_count: provisioned readers, each in a different AZ from the writer. Default 0.
     :param serverless_min_capacity / serverless_max_capacity: ACUs when no instance class. Default 0.5 / 4
         (4 ACU leave room for the default 4 tasks x 2 during a deployment, see connection_budget).
     :param availability_zones: AZs to place writer and readers in, in order. Default: the VPC's.
-    :param backup_retention_days: Default 14. ``backup_window``: default ``02:00-02:30`` UTC.
-    :param maintenance_window: Default ``sun:03:00-sun:03:30`` UTC.
+    :param backup_retention_days: Default 14. ``backup_window``: default ``02:00-02:30`` UTC; any
+        ``hh24:mi-hh24:mi`` of at least 30 minutes RDS accepts.
+    :param maintenance_window: Default ``sun:03:00-sun:03:30`` UTC; any ``ddd:hh24:mi-ddd:hh24:mi`` of at least
+        30 minutes that does not overlap the backup window (RDS refuses an overlap).
     :param deletion_protection: Default True.
-    :param removal_policy: cluster on deletion/replacement. Default SNAPSHOT (RETAIN also allowed; never DESTROY).
+    :param removal_policy: cluster on deletion/replacement. Default SNAPSHOT; RETAIN_ON_UPDATE_OR_DELETE
+        (``RetainExceptOnCreate``: kept, except that a failed first create removes the then empty cluster, so the
+        retry does not fail on the fixed identifier; its instances and subnet group follow it) or RETAIN; never
+        DESTROY. With deletion protection on, RDS refuses that rollback's delete: see the README's first deploy.
     :param secret_removal_policy: the credentials secret. Default RETAIN.
     :param rotation_days: automatic credentials rotation. Default 30.
     :param log_retention_days: exported PostgreSQL logs. Default 30.
@@ -114,6 +197,15 @@ class AuroraPostgresDatabaseProps:
     log_retention_days: int = defaults.LOG_RETENTION_DAYS
     monitoring_interval_seconds: int = defaults.MONITORING_INTERVAL_SECONDS
     backup_plan_retention_days: int = defaults.BACKUP_PLAN_RETENTION_DAYS
+    #: The master user in the generated credentials. Default ``<database_name>_admin`` (``app_admin``).
+    master_username: Optional[str] = None
+
+    @property
+    def master_user(self) -> str:
+        name = self.master_username or f"{self.database_name[:57]}_admin"
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", name) or name == "rdsadmin":
+            raise PropsError("master_username", name, "1-63 letters, digits and _, starting with a letter, not rdsadmin")
+        return name
 
     def validate(self) -> None:
         check_name("cluster_identifier", self.cluster_identifier, max_length=63)
@@ -140,14 +232,17 @@ class AuroraPostgresDatabaseProps:
                     f"at least 1 ACU and at least the minimum ({self.serverless_min_capacity})",
                 )
         check_range("backup_retention_days", self.backup_retention_days, 1, 35, "RDS's limits")
-        backup = window_minutes("backup_window", self.backup_window, weekly=False)
-        maintenance = window_minutes("maintenance_window", self.maintenance_window, weekly=True)
-        if backup[0] < maintenance[1] and maintenance[0] < backup[1]:
+        window_minutes("backup_window", self.backup_window, weekly=False)
+        window_minutes("maintenance_window", self.maintenance_window, weekly=True)
+        if windows_overlap(self.backup_window, self.maintenance_window):
             raise PropsError(
                 "maintenance_window", self.maintenance_window, f"must not overlap the backup window {self.backup_window}"
             )
-        if self.removal_policy not in (RemovalPolicy.SNAPSHOT, RemovalPolicy.RETAIN):
-            raise PropsError("removal_policy", self.removal_policy, "SNAPSHOT or RETAIN: never delete data without a snapshot")
+        if self.removal_policy not in _KEEPING:
+            raise PropsError(
+                "removal_policy", self.removal_policy,
+                "SNAPSHOT, RETAIN_ON_UPDATE_OR_DELETE or RETAIN: never delete data without a snapshot",
+            )  # fmt: skip
         check_range("rotation_days", self.rotation_days, 1, 30, "the seed's practice: rotate at least monthly")
         check_log_retention("log_retention_days", self.log_retention_days)
         check_range("backup_plan_retention_days", self.backup_plan_retention_days, 7, 3650)
@@ -194,7 +289,8 @@ class AuroraPostgresDatabase(Construct):
             "Key",
             description=f"{props.cluster_identifier}: storage, snapshots, logs insights and credentials",
             enable_key_rotation=True,
-            # Snapshots taken on deletion are encrypted with this key: it must outlive the cluster.
+            # Snapshots taken on deletion are encrypted with this key: it must outlive the cluster (unnamed, so
+            # a retained key never blocks a retry of a failed first create).
             removal_policy=RemovalPolicy.RETAIN,
         )
         allow_cloudwatch_logs(self.kms_key)  # the exported PostgreSQL logs are encrypted with it too
@@ -252,7 +348,7 @@ class AuroraPostgresDatabase(Construct):
             cluster_identifier=props.cluster_identifier,
             default_database_name=props.database_name,
             credentials=rds.Credentials.from_generated_secret(
-                defaults.MASTER_USERNAME,
+                props.master_user,
                 secret_name=props.secret_name,
                 encryption_key=self.kms_key,
                 exclude_characters=" %+~`#$&*()|[]{}:;<>?!'/@\"\\",
@@ -287,9 +383,15 @@ class AuroraPostgresDatabase(Construct):
             log_group_name=f"/aws/rds/cluster/{props.cluster_identifier}/postgresql",
             encryption_key=self.kms_key,
             retention=retention_days(props.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN if props.removal_policy == RemovalPolicy.RETAIN else RemovalPolicy.DESTROY,
+            # Kept with the cluster's data; RetainExceptOnCreate: a failed first create deletes it (see the module).
+            removal_policy=RemovalPolicy.DESTROY if props.removal_policy == RemovalPolicy.SNAPSHOT else RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         self.cluster.node.add_dependency(self.log_group)
+        if props.removal_policy == RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE:
+            # CDK retains the instances and subnet group only for RETAIN; keep them with the cluster here too.
+            for child in self.cluster.node.find_all():
+                if isinstance(child, (rds.CfnDBInstance, rds.CfnDBSubnetGroup)):
+                    child.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         monitoring_role = self.cluster.node.try_find_child("MonitoringRole")
         if monitoring_role is not None:
             acknowledge(
@@ -307,7 +409,7 @@ class AuroraPostgresDatabase(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
         )
         self._pin_rotation_ingress_port()
-        self._rotate_in_low_traffic_window(props.rotation_days)
+        self._rotate_in_low_traffic_window(props.rotation_days, props.maintenance_window, writer_scope=self.cluster)
         self.backup_plan = self._backup_plan(props)
 
     def _pin_rotation_ingress_port(self) -> None:
@@ -319,16 +421,23 @@ class AuroraPostgresDatabase(Construct):
                 child.from_port = defaults.PORT
                 child.to_port = defaults.PORT
 
-    def _rotate_in_low_traffic_window(self, days: int) -> None:
-        """Rotate every ``days`` days inside the seed's low-traffic window (02:00-04:00 UTC) instead of at a
-        random time of day: the service is redeployed onto the new password right after (rotation_redeploy)."""
-        low, high = (_minutes(t) for t in defaults.LOW_TRAFFIC_WINDOW)
+    def _rotate_in_low_traffic_window(self, days: int, maintenance_window: str, *, writer_scope: Construct) -> None:
+        """Rotate at most ``days`` days apart (:func:`rotation_days_of_month`), inside the seed's low-traffic window
+        (02:00-04:00 UTC) but never during the maintenance window (:func:`rotation_window`), and only once the
+        writer instance exists: the first rotation starts when the schedule is created (it connects to the
+        cluster's endpoint), so the schedule depends on the writer. The service is redeployed onto the new
+        password right after (rotation_redeploy)."""
+        start_hour, hours = rotation_window(maintenance_window)
+        month_days = ",".join(str(d) for d in rotation_days_of_month(days)) or "*"
+        writer = writer_scope.node.try_find_child("Writer")
         for child in self.node.find_all():
             if isinstance(child, secretsmanager.CfnRotationSchedule):
                 child.rotation_rules = secretsmanager.CfnRotationSchedule.RotationRulesProperty(
-                    schedule_expression=f"cron(0 {low // 60} 1/{days} * ? *)",
-                    duration=f"{(high - low) // 60}h",
+                    schedule_expression=f"cron(0 {start_hour} {month_days} * ? *)",
+                    duration=f"{hours}h",
                 )
+                if writer is not None:
+                    child.node.add_dependency(writer)
 
     def _backup_plan(self, props: AuroraPostgresDatabaseProps) -> backup.BackupPlan:
         """Daily AWS Backup recovery points in the seed's low-traffic window, kept beyond the point-in-time
@@ -337,7 +446,9 @@ class AuroraPostgresDatabase(Construct):
             self,
             "BackupVault",
             encryption_key=self.kms_key,
-            removal_policy=RemovalPolicy.RETAIN,
+            # Fixed name (backup vaults are named): RetainExceptOnCreate, so a failed first create removes the
+            # (then empty) vault and the retry does not fail with "already exists".
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         low, _ = defaults.LOW_TRAFFIC_WINDOW
         hour, minute = low.split(":")

@@ -9,11 +9,13 @@ from aws_cdk import RemovalPolicy
 
 #: Current Aurora PostgreSQL; cfn-lint W3690 flags deprecated minors (16.6 among them), so keep this moving.
 ENGINE_VERSION = "17.9"
-#: Database name inside the cluster (``pg_dump farmer_crm`` in the seed).
-DATABASE_NAME = "farmer_crm"
-MASTER_USERNAME = "farmer_crm_admin"
+#: Database name inside the cluster: generic; an app passes its own (AVA OLO's is ``farmer_crm``). The master
+#: user defaults to ``<database_name>_admin``.
+DATABASE_NAME = "app"
 PORT = 5432
-#: The seed's low-traffic window: "Apply during low-traffic hours. Best time: 02:00-04:00 UTC".
+#: The seed's low-traffic window: "Apply during low-traffic hours. Best time: 02:00-04:00 UTC". The default
+#: windows, the AWS Backup plan and the credentials rotation are placed in it; it is not a limit: any window RDS
+#: accepts is allowed (the rule pack's ``low_traffic_window`` holds a team to its own night).
 LOW_TRAFFIC_WINDOW = ("02:00", "04:00")
 #: Backups first (02:00-02:30), maintenance after (03:00-03:30): both inside the window, never overlapping.
 BACKUP_WINDOW = "02:00-02:30"

@@ -36,7 +36,7 @@ class FernetKeySecret(Construct):
         *,
         secret_name: str,
         encryption_key: kms.IKey,
-        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         log_retention_days: int = 30,
     ) -> None:
         super().__init__(scope, construct_id)

@@ -30,13 +30,15 @@ class ImageRepositoryProps:
     :param keep_release_images: release images (tags starting with ``v``) kept. Default 50.
     :param untagged_expiry_days: days before untagged images expire. Default 7.
     :param encryption_key: Default: a new customer-managed key with rotation.
-    :param removal_policy: Default RETAIN (released images are what rollbacks run)."""
+    :param removal_policy: Default RETAIN_ON_UPDATE_OR_DELETE (``RetainExceptOnCreate``): released images are
+        what rollbacks run, so the repository (fixed name) is kept; only a failed first create removes it (then
+        empty), so that the retry does not fail with "already exists"."""
 
     repository_name: str
     keep_release_images: int = KEEP_RELEASE_IMAGES
     untagged_expiry_days: int = UNTAGGED_EXPIRY_DAYS
     encryption_key: Optional[kms.IKey] = None
-    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
 
     def validate(self) -> None:
         name = self.repository_name

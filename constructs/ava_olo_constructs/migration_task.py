@@ -6,8 +6,10 @@ record) is ``ava-olo migrate``; this construct is the infrastructure it starts:
 
 * a Fargate **task definition only**: no ECS service, nothing runs until ``ecs:RunTask`` starts it, and it stops
   when the migration command exits (its exit code is the result);
-* one container named ``migrate`` running ``alembic upgrade head`` (by default) from the service's own image, so
-  the migration always matches the deployed version;
+* one container named ``migrate`` running ``alembic upgrade head`` (by default) from the service's own image,
+  tagged (never a digest) so that ``ava-olo migrate --version V`` can register this task definition again with
+  ``<repository>:V`` and run the release's migration *before* the service stack is updated (README "Migrations");
+  CloudFormation keeps owning the revisions it registers, the extra one only ever runs that migration;
 * the same database secrets as the service, as ECS secrets: the execution role may read exactly those secrets,
   and the task definition never contains their values; plain environment is for non-secret settings only
   (secret-looking names are rejected, with the same rule as :class:`~ava_olo_constructs.web_service.FargateWebService`);

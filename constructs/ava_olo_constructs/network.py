@@ -8,6 +8,7 @@ project's "offline by default" rule); when they are omitted, CDK picks them (a l
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -20,7 +21,10 @@ from . import network_defaults as defaults
 from .compliance import acknowledge
 from .log_encryption import log_encryption_key
 from .retention import retention_days
-from .validation import PropsError, check_availability_zones, check_log_retention, check_range
+from .validation import PropsError, check_availability_zones, check_log_retention, check_range, is_token
+
+#: The prefix lengths AWS accepts for a VPC's primary IPv4 block ("VPC CIDR blocks", Amazon VPC user guide).
+VPC_PREFIX_LENGTHS = range(16, 29)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class NetworkProps:
         az_count = len(self.availability_zones) if self.availability_zones else self.az_count
         check_range("nat_gateways", self.nat_gateways, 0, az_count, "at most one per availability zone")
         check_log_retention("flow_log_retention_days", self.flow_log_retention_days)
+        check_cidr("cidr", self.cidr, az_count)
         if self.nat_gateways == 0:
             raise PropsError(
                 "nat_gateways", 0, "at least 1: tasks in private subnets need egress to pull images and write logs"
@@ -74,25 +79,10 @@ class Network(Construct):
             ip_addresses=ec2.IpAddresses.cidr(props.cidr),
             availability_zones=_zones(props),
             nat_gateways=props.nat_gateways,
-            subnet_configuration=[
-                ec2.SubnetConfiguration(
-                    name="public",
-                    subnet_type=ec2.SubnetType.PUBLIC,
-                    cidr_mask=defaults.PUBLIC_SUBNET_MASK,
-                    # The ALB and the NAT gateways get their addresses explicitly; nothing launched here needs one.
-                    map_public_ip_on_launch=False,
-                ),
-                ec2.SubnetConfiguration(
-                    name="private",
-                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
-                    cidr_mask=defaults.PRIVATE_SUBNET_MASK,
-                ),
-                ec2.SubnetConfiguration(
-                    name="isolated",
-                    subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
-                    cidr_mask=defaults.ISOLATED_SUBNET_MASK,
-                ),
-            ],
+            # Explicit, not left to the `@aws-cdk/aws-ec2:restrictDefaultSecurityGroup` flag: an app without
+            # cdk.json's flags would otherwise keep the default security group's allow-all rules.
+            restrict_default_security_group=True,
+            subnet_configuration=subnet_configuration(),
         )
 
         self.log_key = log_encryption_key(self, "LogKey", description="VPC flow logs")
@@ -130,6 +120,71 @@ class Network(Construct):
                 "CDK's generated policy lets only this role write only to the flow log group; a managed policy "
                 "would add a reusable, attachable object without narrowing anything.",
             )
+
+
+def subnet_configuration() -> list[ec2.SubnetConfiguration]:
+    """The three subnet tiers of every :class:`Network` (one subnet of each per AZ)."""
+    return [
+        ec2.SubnetConfiguration(
+            name="public",
+            subnet_type=ec2.SubnetType.PUBLIC,
+            cidr_mask=defaults.PUBLIC_SUBNET_MASK,
+            # The ALB and the NAT gateways get their addresses explicitly; nothing launched here needs one.
+            map_public_ip_on_launch=False,
+        ),
+        ec2.SubnetConfiguration(
+            name="private",
+            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+            cidr_mask=defaults.PRIVATE_SUBNET_MASK,
+        ),
+        ec2.SubnetConfiguration(
+            name="isolated",
+            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
+            cidr_mask=defaults.ISOLATED_SUBNET_MASK,
+        ),
+    ]
+
+
+def _subnets_fit(cidr: str, az_count: int) -> bool:
+    """Ask CDK's own allocator (what ``ec2.Vpc`` calls, offline) whether the subnets fit ``cidr``."""
+    requested = [
+        ec2.RequestedSubnet(availability_zone=f"az{index}", subnet_construct_id=f"{tier.name}{index}", configuration=tier)
+        for tier in subnet_configuration()
+        for index in range(az_count)
+    ]
+    try:
+        ec2.IpAddresses.cidr(cidr).allocate_subnets_cidr(vpc_cidr=cidr, requested_subnets=requested)
+    except RuntimeError as error:  # jsii: "SubnetCountExceedsRemainingSpace: ..."
+        if "exceeds remaining space" in str(error):
+            return False
+        raise
+    return True
+
+
+def check_cidr(field: str, cidr: object, az_count: int) -> None:
+    """``cidr`` must be a network address (``10.0.0.1/16`` is refused: CDK would build another network), of a
+    size AWS allows for a VPC, that :func:`subnet_configuration` fits for ``az_count`` AZs."""
+    if is_token(cidr) or is_token(az_count):
+        return
+    try:
+        network = ipaddress.IPv4Network(cidr, strict=True) if isinstance(cidr, str) else None
+    except ValueError as error:
+        hint = "a network address (host bits zero)" if "host bits" in str(error) else "an IPv4 CIDR block"
+        raise PropsError(field, cidr, f"{hint} from /16 to /28, e.g. 10.0.0.0/16") from None
+    if network is None or network.prefixlen not in VPC_PREFIX_LENGTHS:
+        raise PropsError(field, cidr, "an IPv4 CIDR block from /16 to /28 (AWS's VPC sizes), e.g. 10.0.0.0/16")
+    if not _subnets_fit(str(network), az_count):
+        fits = next(
+            (p for p in range(network.prefixlen - 1, 15, -1) if _subnets_fit(str(network.supernet(new_prefix=p)), az_count)),
+            16,
+        )
+        raise PropsError(
+            field,
+            cidr,
+            f"a block the subnets of {az_count} AZs fit in (a /{defaults.PUBLIC_SUBNET_MASK} public, "
+            f"/{defaults.PRIVATE_SUBNET_MASK} private and /{defaults.ISOLATED_SUBNET_MASK} isolated subnet per AZ): "
+            f"/{fits} or larger",
+        )
 
 
 def _zones(props: NetworkProps) -> list[str]:

@@ -15,6 +15,7 @@ events in every account without a trail having to be configured.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 from aws_cdk import Stack
@@ -28,21 +29,53 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from .compliance import ROLE_DEPENDENCY_REASON, acknowledge, ignore_lint_check
+from .validation import PropsError
+
+
+@dataclass(frozen=True)
+class RedeployOnSecretRotationProps:
+    """Props for :class:`RedeployOnSecretRotation`. Required: ``secret_arn``, ``service``.
+
+    :param secret_arn: ARN of the rotated secret (``database.secret.secret_arn``; any stack).
+    :param service: the ECS service to redeploy.
+    :param log_encryption_key: KMS key for the log group of CDK's API-call function. Default: not encrypted with
+        a customer-managed key.
+    """
+
+    secret_arn: str
+    service: ecs.BaseService
+    log_encryption_key: Optional[kms.IKey] = None
 
 
 class RedeployOnSecretRotation(Construct):
-    """Attribute: ``rule``."""
+    """EventBridge rule: ``RotationSucceeded`` of the secret -> ``ecs:UpdateService --force-new-deployment``.
+
+    ``RedeployOnSecretRotation(scope, id, RedeployOnSecretRotationProps(secret_arn=..., service=...))``; the
+    keyword form ``RedeployOnSecretRotation(scope, id, secret_arn=..., service=...)`` still works.
+    Attributes: ``rule`` and ``props``.
+    """
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
+        props: Optional[RedeployOnSecretRotationProps] = None,
         *,
-        secret_arn: str,
-        service: ecs.BaseService,
+        secret_arn: Optional[str] = None,
+        service: Optional[ecs.BaseService] = None,
         log_encryption_key: Optional[kms.IKey] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if props is None:
+            if secret_arn is None or service is None:
+                raise PropsError("props", None, "RedeployOnSecretRotationProps(secret_arn=..., service=...)")
+            props = RedeployOnSecretRotationProps(
+                secret_arn=secret_arn, service=service, log_encryption_key=log_encryption_key
+            )
+        elif secret_arn is not None or service is not None or log_encryption_key is not None:
+            raise PropsError("props", "props and keywords", "give RedeployOnSecretRotationProps or keywords, not both")
+        self.props = props
+        secret_arn, service, log_encryption_key = props.secret_arn, props.service, props.log_encryption_key
         self.rule = events.Rule(
             self,
             "Rule",

@@ -8,7 +8,7 @@ evaluation periods and datapoints.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -37,6 +37,24 @@ def running_vs_desired(cluster_name: str, service_name: str, period: Duration = 
     return {"running": metric("RunningTaskCount"), "desired": metric("DesiredTaskCount"), "pending": metric("PendingTaskCount")}
 
 
+def _both(
+    group: elbv2.ApplicationTargetGroup,
+    alternate: Optional[elbv2.ApplicationTargetGroup],
+    name: str,
+    period: Duration,
+    statistic: str,
+) -> cloudwatch.IMetric:
+    """One target group's metric, or the larger of the two groups' values each period."""
+    first = getattr(group.metrics, name)(period=period, statistic=statistic)
+    if alternate is None:
+        return first
+    second = getattr(alternate.metrics, name)(period=period, statistic=statistic)
+    return cloudwatch.MathExpression(
+        expression="MAX([FILL(a, 0), FILL(b, 0)])", using_metrics={"a": first, "b": second}, period=period,
+        label=f"{name} (both target groups)",
+    )
+
+
 @dataclass(frozen=True)
 class ServiceAlarmsProps:
     """:param service: the Fargate service. :param target_group: its target group. :param cluster_name /
@@ -47,6 +65,9 @@ class ServiceAlarmsProps:
     cluster_name: str
     service_name: str
     name: Callable[[str], str]
+    #: The blue/green family's second target group: ECS swaps the serving one at every deployment, so the
+    #: target-group alarms watch both (the idle one has no targets and no requests).
+    alternate_target_group: Optional[elbv2.ApplicationTargetGroup] = None
 
 
 class ServiceAlarms(Construct):
@@ -63,7 +84,7 @@ class ServiceAlarms(Construct):
             "UnhealthyTargets",
             name=props.name("unhealthy-targets"),
             description="A target has failed its /health checks for 3 minutes. ECS rolls a new version back on this alarm.",
-            metric=target_group.metrics.unhealthy_host_count(period=MINUTE, statistic="Maximum"),
+            metric=_both(target_group, props.alternate_target_group, "unhealthy_host_count", MINUTE, "Maximum"),
             threshold=0,
             periods=defaults.UNHEALTHY_MINUTES,
         )
@@ -72,7 +93,7 @@ class ServiceAlarms(Construct):
             "SlowResponses",
             name=props.name("slow-responses"),
             description=f"p95 target response time above {defaults.P95_RESPONSE_SECONDS} s over 5 minutes (seed: slow > 2 s).",
-            metric=target_group.metrics.target_response_time(period=Duration.minutes(5), statistic="p95"),
+            metric=_both(target_group, props.alternate_target_group, "target_response_time", Duration.minutes(5), "p95"),
             threshold=defaults.P95_RESPONSE_SECONDS,
         )
         self.cpu = threshold_alarm(

@@ -4,12 +4,17 @@ Every check returns nothing on success and raises :class:`PropsError` with one l
 value and what is allowed. Constructs call these before they create any resource (the AWS Solutions Constructs
 "validate props up front" pattern), so a caller never sees a jsii stack trace or a failure 15 minutes into a
 deploy. The project's configuration layer reuses the same checks so that the rules live in one place.
+
+Numeric props may be tokens (a ``CfnParameter``'s ``value_as_number``, an ``Fn`` expression): a value that
+``Token.is_unresolved`` reports is only known at deploy time, so the checks skip it and CloudFormation decides.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any, Iterable
+
+from aws_cdk import Token
 
 #: Valid Fargate task sizes: CPU units -> allowed memory (MiB).
 #: Source: "Task CPU and memory" in the Amazon ECS developer guide (Fargate).
@@ -28,9 +33,10 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
 
-#: The seed's release version format ("Git Workflow Best Practices" -> "Version Tagging Strategy"):
-#: ``v`` + MAJOR.MINOR.PATCH, optionally ``-`` + lowercase words joined by ``-`` (v3.2.0-schema-button-aurora).
-VERSION_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[a-z0-9]+(-[a-z0-9]+)*)?$")
+#: A container image tag as the Docker/OCI reference grammar defines it: a word character, then up to 127 word
+#: characters, dots and hyphens. Which tags a team releases under (a version format, no ``latest``) is policy:
+#: the rule pack's ``AvaOloChecksProps.image_tag_pattern`` checks it, not the constructs.
+IMAGE_TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 #: Lower-case DNS-style names (ECS, log groups and ALB names all accept these): starts with a letter, letters,
 #: digits and single hyphens, no trailing hyphen.
@@ -47,11 +53,22 @@ class PropsError(ValueError):
         super().__init__(f"{field}: {value!r} is not allowed; {allowed}")
 
 
+def is_token(value: Any) -> bool:
+    """True for a value only known at deploy time (a token); such values are not checked at synth."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return False
+    return Token.is_unresolved(value)
+
+
 def check_fargate_size(cpu: int, memory: int, *, cpu_field: str = "cpu", memory_field: str = "memory") -> None:
     """Reject CPU/memory pairs Fargate cannot run (ECS would fail the deploy, not the synth)."""
+    if is_token(cpu):
+        return
     if not _is_int(cpu) or cpu not in FARGATE_CPU_MEMORY:
         raise PropsError(cpu_field, cpu, f"Fargate CPU units are one of {sorted(FARGATE_CPU_MEMORY)}")
     allowed = FARGATE_CPU_MEMORY[cpu]
+    if is_token(memory):
+        return
     if not _is_int(memory) or memory not in allowed:
         raise PropsError(
             memory_field,
@@ -66,6 +83,8 @@ def _is_int(value: Any) -> bool:
 
 
 def check_port(field: str, port: Any) -> None:
+    if is_token(port):
+        return
     if not _is_int(port) or not 1 <= port <= 65535:
         raise PropsError(field, port, "a TCP port is a whole number from 1 to 65535")
 
@@ -80,20 +99,25 @@ def check_name(field: str, name: Any, *, max_length: int = 32) -> None:
 
 
 def check_version(field: str, version: Any) -> None:
-    if not isinstance(version, str) or not VERSION_PATTERN.fullmatch(version):
+    """A version is an image tag: refuse only what a container registry refuses (an empty or malformed tag)."""
+    if not isinstance(version, str) or not IMAGE_TAG_PATTERN.fullmatch(version):
         raise PropsError(
             field,
             version,
-            "use the seed's release format vMAJOR.MINOR.PATCH[-lowercase-words], e.g. v3.2.0-schema-button-aurora",
+            "a container image tag: 1-128 letters, digits, _ . and -, not starting with . or -",
         )
 
 
 def check_log_retention(field: str, days: Any) -> None:
+    if is_token(days):
+        return
     if not _is_int(days) or days not in LOG_RETENTION_DAYS:
         raise PropsError(field, days, f"CloudWatch Logs retention in days, one of {list(LOG_RETENTION_DAYS)}")
 
 
 def check_range(field: str, value: Any, low: int, high: int, why: str = "") -> None:
+    if is_token(value) or is_token(low) or is_token(high):
+        return
     if not _is_int(value) or not low <= value <= high:
         suffix = f" ({why})" if why else ""
         raise PropsError(field, value, f"a whole number from {low} to {high}{suffix}")
@@ -103,6 +127,8 @@ def check_task_counts(min_count: int, desired_count: int, max_count: int, *, pre
     check_range(f"{prefix}min_count", min_count, 1, 1000, "at least one task keeps the service up")
     check_range(f"{prefix}max_count", max_count, 1, 1000)
     check_range(f"{prefix}desired_count", desired_count, 1, 1000)
+    if any(is_token(count) for count in (min_count, desired_count, max_count)):
+        return  # the order of deploy-time values is CloudFormation's to check
     if not min_count <= desired_count <= max_count:
         raise PropsError(
             f"{prefix}desired_count",

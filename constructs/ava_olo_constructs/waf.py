@@ -66,7 +66,9 @@ class WebApplicationFirewallProps:
     :param rate_limits: Default the seed's (:data:`DEFAULT_RATE_LIMITS`).
     :param managed_rule_groups: AWS managed groups. Default :data:`waf_defaults.MANAGED_RULE_GROUPS`.
     :param log_retention_days: Default 90. :param log_encryption_key: KMS key of the log group (it must allow
-        CloudWatch Logs, see :mod:`log_encryption`). :param log_removal_policy: Default RETAIN."""
+        CloudWatch Logs, see :mod:`log_encryption`). :param log_removal_policy: Default RETAIN_ON_UPDATE_OR_DELETE
+        (``RetainExceptOnCreate``): the log group has a fixed name (``aws-waf-logs-...``), so a failed first create
+        must remove it or the retry fails with "already exists"; once created it is kept."""
 
     name: str
     resource_arn: str
@@ -74,7 +76,7 @@ class WebApplicationFirewallProps:
     rate_limits: Sequence[RateLimit] = DEFAULT_RATE_LIMITS
     managed_rule_groups: Sequence[str] = field(default_factory=lambda: defaults.MANAGED_RULE_GROUPS)
     log_retention_days: int = defaults.LOG_RETENTION_DAYS
-    log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
 
     def validate(self) -> None:
         check_name("name", self.name, max_length=128 - len("aws-waf-logs-"))

@@ -1,5 +1,10 @@
 """Best-practice defaults for :class:`~ava_olo_constructs.waf.WebApplicationFirewall`.
 
+The library's default (:data:`RATE_LIMITS`) knows nothing about an application's paths: one per-IP flood
+ceiling on every path, 2,000 requests per 5 minutes (the limit AWS has long used as the example and console
+default for rate-based rules). Path-specific limits are a team's policy and are passed as ``rate_limits``.
+AVA OLO's are :data:`SEED_RATE_LIMITS`, derived from the seed as follows.
+
 Seed "Security Best Practices -> Rate Limiting"::
 
     limiter = Limiter(app, key_func=get_remote_address, default_limits=["1000 per day", "100 per hour"])
@@ -26,8 +31,11 @@ EVALUATION_WINDOWS = (60, 120, 300, 600)
 MIN_RATE_LIMIT = 10
 MAX_RATE_LIMIT = 2_000_000_000
 
-#: (name, path prefix or None, limit, window seconds)
-RATE_LIMITS = (
+#: (name, path prefix or None, limit, window seconds). The library's default: a flood ceiling on every path.
+RATE_LIMITS = (("per-ip-ceiling", None, 2000, 300),)
+
+#: AVA OLO's limits from the seed (see the module doc); the app passes them as its ``waf.rate_limits``.
+SEED_RATE_LIMITS = (
     ("api-farmers-per-minute", "/api/farmers", 10, 60),
     ("api-hourly-ceiling", "/api/", 100, 600),
 )

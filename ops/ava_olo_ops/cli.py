@@ -1,15 +1,8 @@
 """``ava-olo``: AVA OLO's operator command line.
 
-One function per subcommand, registered in :data:`COMMANDS`. To add a subcommand (``preflight``, ``watch``,
-``verify``, ``status``, ``migrate``, ...)::
-
-    def _timeline_arguments(parser: argparse.ArgumentParser) -> None: ...   # declare its arguments
-    def cmd_timeline(args: argparse.Namespace) -> int: ...                  # run it, return the exit code
-    register("timeline", "one-line help", _timeline_arguments, cmd_timeline)
-
-Conventions: exit 0 on success, 2 on bad input (usage errors included). Bad input is reported as ONE line on
-stderr starting with ``error:`` and never as a traceback: raise :class:`CliError` (or let a
-:class:`~ava_olo_ops.timeline.TemplateError` escape) from the command function.
+One ``register(name, help, add_arguments, run)`` per subcommand (modules in :data:`COMMAND_MODULES` register
+themselves on import). Exit 0 on success, 2 on bad input: ONE ``error:`` line on stderr, never a traceback - raise
+:class:`CliError` (or let a :class:`~ava_olo_ops.timeline.TemplateError` escape).
 """
 
 from __future__ import annotations
@@ -17,15 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 from .console import emit
-from .timeline import Assumptions, TemplateError, ecs_services, render, timelines, to_json_dict
+from .timeline import Assumptions, TemplateError, render, timelines, to_json_dict
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
 class CliError(Exception):
@@ -36,8 +27,7 @@ class CliError(Exception):
         self.code = code
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     name: str
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
@@ -70,14 +60,22 @@ def _one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
-def _seconds(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of seconds, got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {number}")
-    return number
+def number(cast: Callable[[str], Any] = float, *, minimum: float = 0, exclusive: bool = False,
+           maximum: float = float("inf")) -> Callable[[str], Any]:
+    """An argparse type: a ``cast`` number from ``minimum`` (excluded with ``exclusive``) to ``maximum``."""
+    def parse(value: str) -> Any:
+        try:
+            result = cast(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {'whole ' if cast is int else ''}number, got {value!r}") from None
+        if not (result > minimum if exclusive else result >= minimum) or not result <= maximum or result != result:
+            bound = f"greater than {minimum:g}" if exclusive else f"at least {minimum:g}"
+            raise argparse.ArgumentTypeError(f"must be {bound}" + (f" and at most {maximum:g}" if maximum < float("inf") else "") + f", got {value}")
+        return result
+    return parse
+
+
+_seconds = number(int)
 
 
 def read_template(path: str) -> dict[str, Any]:
@@ -86,8 +84,6 @@ def read_template(path: str) -> dict[str, Any]:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CliError(f"template not found: {path}") from None
-    except IsADirectoryError:
-        raise CliError(f"template is a directory, not a file: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read template {path}: {_one_line(str(exc))}") from None
     try:
@@ -99,53 +95,36 @@ def read_template(path: str) -> dict[str, Any]:
     return data
 
 
-# --------------------------------------------------------------------------------------------------------------
-# timeline
-# --------------------------------------------------------------------------------------------------------------
-
 
 def _timeline_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Assumptions()
-    parser.add_argument("template", help="synthesized CloudFormation template (JSON), e.g. cdk.out/SandboxService.template.json; - for stdin")
+    parser.add_argument("template", help="synthesized CloudFormation template (JSON), e.g. cdk.out/ProductionService.template.json; - for stdin")
     parser.add_argument("--service", metavar="LOGICAL_ID", help="only this AWS::ECS::Service (default: every service behind a target group)")
     parser.add_argument("--json", action="store_true", help="print the computed numbers as JSON")
-    parser.add_argument(
-        "--image-pull-seconds", type=_seconds, default=defaults.image_pull_seconds, metavar="S",
-        help=f"assumed image pull time (default {defaults.image_pull_seconds})",
-    )
-    parser.add_argument(
-        "--app-start-seconds", type=_seconds, default=defaults.app_start_seconds, metavar="S",
-        help=f"assumed time from container start until the app answers its health check (default {defaults.app_start_seconds})",
-    )
-    parser.add_argument(
-        "--build-seconds", type=_seconds, default=defaults.build_seconds, metavar="S",
-        help=f"assumed CI build + image push before CloudFormation starts (default {defaults.build_seconds}: outside the template)",
-    )
+    parser.add_argument("--explain", action="store_true", help="also print the reasoning behind each figure")
+    for name, help_text in (("image-pull", "image pull"), ("app-start", "app start until /health answers"),
+                            ("hook", "pre-traffic lifecycle hook run")):
+        default = getattr(defaults, f"{name.replace('-', '_')}_seconds")
+        parser.add_argument(f"--{name}-seconds", type=_seconds, default=default, metavar="S",
+                            help=f"assumed {help_text} time (default {default})")
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
-    """Expected ECS deployment timeline and worst-case automatic rollback, from a synthesized template."""
+    """Expected ECS deployment phases, bad-version exposure and rollback mechanism, from a synthesized template."""
     template = read_template(args.template)
-    assumptions = Assumptions(
-        image_pull_seconds=args.image_pull_seconds,
-        app_start_seconds=args.app_start_seconds,
-        build_seconds=args.build_seconds,
-    )
+    assumptions = Assumptions(image_pull_seconds=args.image_pull_seconds, app_start_seconds=args.app_start_seconds,
+                              hook_seconds=args.hook_seconds)
     items = timelines(template, assumptions, service=args.service)
     if args.json:
         emit(json.dumps(to_json_dict(items, assumptions), indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK
-    rendered = [render(item, assumptions) for item in items]
-    emit(("\n" + "-" * 78 + "\n\n").join(rendered))
-    skipped = [s for s in ecs_services(template) if s not in {i.service for i in items}]
-    if skipped and args.service is None:
-        emit(f"\nnote: skipped service(s) not behind a target group of this template: {', '.join(skipped)}\n")
+    emit("\n".join(render(item, assumptions, explain=args.explain) for item in items))
     return EXIT_OK
 
 
 register(
     "timeline",
-    "expected ECS deployment timeline (phase by phase) and worst-case automatic rollback, from a template",
+    "ECS deployment phases, bad-version exposure (traffic share x minutes) and rollback mechanism, from a template",
     _timeline_arguments,
     cmd_timeline,
 )
@@ -157,34 +136,43 @@ register(
 
 
 def _guard_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("old", nargs="?", metavar="OLD.json", help="the template deployed now (- for stdin)")
-    parser.add_argument("new", nargs="?", metavar="NEW.json", help="the template about to be deployed, e.g. cdk.out/StagingData.template.json")
-    parser.add_argument("--cdk-out", metavar="DIR", help="instead of OLD NEW: every stack of this cloud assembly against its deployed template (needs AWS credentials)")
-    parser.add_argument("--region", help="with --cdk-out: region of the deployed stacks (default: each artifact's environment)")
-    parser.add_argument("--profile", help="with --cdk-out: AWS profile to read the deployed templates with")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("old", nargs="?", metavar="OLD.json", help="offline: the template deployed now (- for stdin)")
+    parser.add_argument("new", nargs="?", metavar="NEW.json", help="offline: the template about to be deployed")
+    parser.add_argument("--cdk-out", metavar="DIR", help="every stack of this cloud assembly (needs AWS credentials): "
+                        "its change set (--change-set), else its deployed template compared offline")
+    parser.add_argument("--change-set", metavar="NAME", help="with --cdk-out: guard the change set NAME of each stack "
+                        "(DescribeChangeSet: CloudFormation's own Replacement / Remove / PolicyAction verdict)")
+    parser.add_argument("--allow", action="append", default=[], metavar="LOGICAL_ID",
+                        help="a reviewed, deliberate replacement or removal of this resource (repeatable; README)")
+    parser.add_argument("--region", help="with --cdk-out: region of the stacks (default AWS_REGION / the profile's)")
+    parser.add_argument("--profile", help="with --cdk-out: AWS profile")
 
 
 def cmd_guard(args: argparse.Namespace) -> int:
-    """Exit 1 when a deploy would delete or replace a stateful resource (exit 0 safe, 2 bad input / not verified)."""
-    from . import stateful_guard as guard  # imported here: only this command needs it (and boto3 for --cdk-out)
+    """Exit 1 when a deploy would delete or replace a stateful resource (0 safe, 2 bad input / not verified)."""
+    from . import stateful_guard as guard
 
     try:
         if args.cdk_out is not None:
             if args.old is not None:
                 raise CliError("give either OLD.json NEW.json or --cdk-out DIR, not both")
-            results = guard.guard_cloud_assembly(args.cdk_out, region=args.region, profile=args.profile)
-        elif args.new is None:
-            raise CliError("give OLD.json NEW.json, or --cdk-out DIR")
+            import boto3
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                client = boto3.Session(profile_name=args.profile, region_name=args.region).client("cloudformation")
+                results = guard.guard_assembly(client, args.cdk_out, args.change_set)
+            except (BotoCoreError, ClientError) as error:
+                raise CliError(f"guard: {_one_line(str(error))} (AWS credentials and region needed for --cdk-out)") from None
+        elif args.new is None or args.change_set is not None:
+            raise CliError("give OLD.json NEW.json, or --cdk-out DIR [--change-set NAME]")
         else:
-            results = [guard.guard_templates(read_template(args.old), read_template(args.new))]
+            violations = guard.compare(read_template(args.old), read_template(args.new))
+            results = [guard.StackResult(args.new, "checked", tuple(violations), f"offline, against {args.old}")]
     except guard.GuardInputError as exc:
         raise CliError(str(exc)) from None
-    emit(guard.render_json(results) if args.json else guard.render_text(results))
-    code = guard.exit_code(results)
-    if code == EXIT_BAD_INPUT:
-        print(f"error: {_one_line(guard.unverified_summary(results))}", file=sys.stderr)
-    return code
+    emit(guard.render(results, args.allow))
+    return guard.exit_code(results, args.allow)
 
 
 register(
@@ -195,27 +183,16 @@ register(
 )
 
 
-# --------------------------------------------------------------------------------------------------------------
-# Subcommands kept in modules of their own (they call register() when imported)
-# --------------------------------------------------------------------------------------------------------------
-
 #: Operator commands that talk to AWS (``ops/ava_olo_ops/<name>.py``), in --help order.
-COMMAND_MODULES = ("preflight", "deploy", "watch", "verify", "status", "migrate")
+COMMAND_MODULES = ("preflight", "deploy", "watch", "verify", "rollback", "status", "migrate")
 
 
 def _load_command_modules() -> None:
     import importlib
-    import importlib.util
 
     for name in COMMAND_MODULES:
-        module = f"{__package__}.{name}"
-        if importlib.util.find_spec(module) is not None:  # a module is optional until written; errors inside it are not
-            importlib.import_module(module)
+        importlib.import_module(f"{__package__}.{name}")
 
-
-# --------------------------------------------------------------------------------------------------------------
-# Entry point
-# --------------------------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:

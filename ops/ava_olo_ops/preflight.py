@@ -1,47 +1,33 @@
-"""``ava-olo preflight``: the seed's pre-deployment checks, before anything is deployed.
+"""``ava-olo preflight``: the seed's pre-deployment checks and AWS's own prerequisites, one ✓/⚠/✗ line each.
 
-Seed, "What NOT to Do" #4 ("DON'T Skip Pre-Deployment Checks": changelog updated, version bumped), #2 ("DON'T Deploy
-Multiple Versions Simultaneously") and #5 ("DON'T Deploy on Fridays After 3 PM"). Every check is printed with
-✓ (pass), ⚠ (warning) or ✗ (refusal); where stdout cannot encode those, ``OK`` / ``WARN`` / ``FAIL``.
+Refused, never overridable: a malformed V (bad input, exit 2); a service deployment ECS lists as PENDING,
+IN_PROGRESS or rolling back; a service or data stack ``*_IN_PROGRESS``; a deployment alarm of the service in ALARM
+(ECS would roll the new revision back at once); no image tagged V in the ECR repository; a certificate parameter
+that is missing or not an ISSUED ACM certificate ARN of the stack's region; more Elastic IPs in use + needed by
+new NAT gateways than ``vpc-max-elastic-ips``. Refused unless ``--override NAME="reason"`` names that one check
+(repeatable; the reason is printed): ``newer`` (V not newer than the running release, SSM ``.../version``; a
+rollback passes it), ``changelog`` (the application's release notes have no heading for V), ``window`` (Friday
+15:00 until the end of Sunday in the operator's timezone).
 
-=========================  ==========================================================================  ===========
-check                      refuses when                                                                --override
-=========================  ==========================================================================  ===========
-version format             V is not ``vMAJOR.MINOR.PATCH[-lowercase-words]``: bad input, exit **2**    never
-no deployment in progress  the ECS service has more than one (non-INACTIVE) deployment, or its          never
-                           PRIMARY deployment's rolloutState is IN_PROGRESS
-no stack update in         the service stack or the data stack has a StackStatus ending in               never
-progress                   ``_IN_PROGRESS`` (another ``ava-olo deploy`` publishing assets or updating
-                           the data stack, before ECS changes); a stack that does not exist passes
-version is newer           MAJOR.MINOR.PATCH of V is not greater than the running version (SSM          never
-                           ``<parameter prefix>/version``); no parameter = first deploy, passes
-changelog entry            no heading line (``#...``) of the changelog names V or its vMAJOR.MINOR.PATCH  yes
-deploy window              Friday 15:00 until Sunday 24:00 in the operator's timezone                  yes
-=========================  ==========================================================================  ===========
-
-The deploy window, decided: the seed forbids Friday after 3 PM because "if something breaks, you'll spend
-the weekend fixing it". A Saturday or Sunday deploy is the same risk, so the refusal runs from Friday 15:00 to
-the end of Sunday. Monday and Friday before 15:00 pass with a warning (the seed: "Deploy Tuesday-Thursday");
-Tuesday to Thursday pass. The operator's timezone is ``--timezone`` (an IANA name such as ``Europe/Zagreb``), else
-``AVA_OLO_TIMEZONE``, else the machine's local timezone.
-
-``--override "reason"`` turns a refused changelog entry or deploy window into a warning that prints the
-reason (a hotfix on Friday evening). It never overrides a deployment or stack update in progress or a version
-that is not newer: those are not judgement calls, deploying over them breaks things. An empty reason is bad input.
-
-Exit codes: 0 ready to deploy, 1 refused, 2 bad input (malformed version, unknown environment or timezone,
-unreadable changelog, missing credentials, a stack that is not deployed while the service parameter exists).
+Release notes are the *application's* (see :mod:`ava_olo_ops.versions`): ``--changelog PATH|URL``, the
+application repository's ``CHANGELOG.md`` (a file, or an http(s) URL of it or of its release page), default
+``$AVA_OLO_RELEASE_NOTES``; this repository's ``CHANGELOG.md`` holds the infrastructure's ``v0.x`` entries.
+Names come from AWS or flags: the repository from ``--image-repository`` or the serving task definition's image,
+the certificate parameter from ``--certificate-parameter`` or the service stack's parameters, the NAT gateway count
+from ``--nat-gateways`` or the network stack. Exit 0 ready, 1 refused, 2 bad input.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import urllib.request
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -49,25 +35,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import target as target_module
 from . import versions
 from .cli import CliError, register
-from .console import emit
+from .console import FAIL, PASS, SKIP, WARN, emit, mark
 
-EXIT_READY = 0
-EXIT_REFUSED = 1
-
+EXIT_READY, EXIT_REFUSED = 0, 1
 TIMEZONE_VARIABLE = "AVA_OLO_TIMEZONE"
-#: Help of ``--version`` for preflight, verify and deploy.
+NOTES_VARIABLE = "AVA_OLO_RELEASE_NOTES"
 VERSION_HELP = "release to deploy in the seed's format, e.g. v3.2.0-schema-button-aurora"
-
-PASS, WARN, FAIL = "pass", "warn", "fail"
-SYMBOLS = {PASS: "✓", WARN: "⚠", FAIL: "✗"}
-ASCII_SYMBOLS = {PASS: "OK  ", WARN: "WARN", FAIL: "FAIL"}
-
-#: The datetime provider: returns an aware datetime (a naive one is read as local time); tests fix it.
-clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # noqa: E731
-
-#: Refuse from Friday at this hour (seed: "after 3 PM") until the end of Sunday.
+OVERRIDABLE = {"newer": "version is newer", "changelog": "release notes", "window": "deploy window"}  #: NAME -> check
 FRIDAY_CUTOFF_HOUR = 15
+BUSY = ["PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"]
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # noqa: E731  (tests fix it)
 
 
 @dataclass(frozen=True)
@@ -75,180 +54,193 @@ class Check:
     name: str
     status: str
     detail: str
-    overridable: bool = False
     overridden: bool = False
 
 
-# --------------------------------------------------------------------------------------------------------------
-# The checks (pure functions where possible)
-# --------------------------------------------------------------------------------------------------------------
+def _code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
 
 
 def parse_version(text: str, *, what: str = "--version", message: Optional[str] = None) -> versions.Version:
-    """V as a :class:`~ava_olo_ops.versions.Version`; :class:`CliError` (exit 2) when malformed.
-
-    The error is :func:`versions.parse`'s, or ``message`` with ``{what}`` and ``{text!r}`` filled in.
-    """
+    """V as a :class:`~ava_olo_ops.versions.Version`; :class:`CliError` (exit 2) when malformed."""
     try:
         return versions.parse(text, what=what)
     except versions.VersionError as error:
         raise CliError(message.format(what=what, text=text) if message is not None else str(error)) from None
 
 
-def changelog_check(text: str, path: str, version: versions.Version) -> Check:
-    """Pass when a heading line of the changelog names ``version`` or its ``vMAJOR.MINOR.PATCH``."""
+def notes_check(text: Optional[str], source: str, version: versions.Version) -> Check:
+    """Pass when a heading (``#...``) of the application's release notes names V or its vMAJOR.MINOR.PATCH."""
+    if text is None:
+        return Check("release notes", FAIL, f"none given: pass --changelog PATH|URL of the application's release notes "
+                     f"(or set ${NOTES_VARIABLE}); this repository's CHANGELOG.md is the infrastructure's")
     tokens = [str(version)] + ([version.core] if version.words else [])
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.lstrip().startswith("#") and any(versions.heading_mentions(line, token) for token in tokens):
-            return Check("changelog entry", PASS, f"{path} line {number}: {line.strip()}", overridable=True)
-    wanted = " or ".join(tokens)
-    return Check(
-        "changelog entry", FAIL,
-        f"{path} has no heading for {wanted}; add a '## {version} - type: summary' entry (seed, What NOT to Do #4)",
-        overridable=True,
-    )
+        if line.lstrip().startswith("#") and any(versions.heading_mentions(line, t) for t in tokens):
+            return Check("release notes", PASS, f"{source} line {number}: {line.strip()}")
+    return Check("release notes", FAIL, f"{source} has no heading for {' or '.join(tokens)}: write the application's "
+                 "release notes first (seed, What NOT to Do #4)")
 
 
 def window_check(moment: datetime, zone_label: str) -> Check:
-    """The deploy window at ``moment`` (already in the operator's timezone)."""
     day = moment.weekday()
     when = f"{_DAYS[day]} {moment:%H:%M} {zone_label}"
     if (day == 4 and moment.hour >= FRIDAY_CUTOFF_HOUR) or day >= 5:
-        return Check(
-            "deploy window", FAIL,
-            f"{when}: no deploys from Friday {FRIDAY_CUTOFF_HOUR}:00 until Monday - if something breaks, you'll "
-            "spend the weekend fixing it (seed, What NOT to Do #5)",
-            overridable=True,
-        )
+        return Check("deploy window", FAIL, f"{when}: no deploys from Friday {FRIDAY_CUTOFF_HOUR}:00 until Monday "
+                     "(seed, What NOT to Do #5)")
     if day in (0, 4):
-        return Check("deploy window", WARN, f"{when}: allowed, but the seed prefers Tuesday-Thursday for easier issue resolution",
-                     overridable=True)
-    return Check("deploy window", PASS, f"{when}: Tuesday-Thursday, the seed's preferred days", overridable=True)
+        return Check("deploy window", WARN, f"{when}: allowed; the seed prefers Tuesday-Thursday")
+    return Check("deploy window", PASS, f"{when}")
 
 
 def newer_check(version: versions.Version, running: Optional[str], parameter: str) -> Check:
-    """Pass when ``version`` is newer than ``running`` (None: no parameter, the first deploy)."""
     if running is None:
-        return Check("version is newer", PASS, f"first deploy: no parameter {parameter} yet, nothing runs to compare with")
+        return Check("version is newer", PASS, f"first deploy: no {parameter} yet")
     try:
         current = versions.parse(running, what=parameter)
     except versions.VersionError:
-        return Check("version is newer", FAIL,
-                     f"{parameter} holds {running!r}, not a release version: cannot tell whether {version} is newer")
+        return Check("version is newer", FAIL, f"{parameter} holds {running!r}, not a release: cannot compare")
     if version.is_newer_than(current):
-        return Check("version is newer", PASS, f"{version} > running {current} ({parameter})")
+        return Check("version is newer", PASS, f"{version} > running {current}")
     relation = "the same release number as" if version.number == current.number else "older than"
-    return Check(
-        "version is newer", FAIL,
-        f"{version} is {relation} the running {current} ({parameter}); bump MAJOR.MINOR.PATCH (seed, What NOT to Do #4)",
-    )
+    return Check("version is newer", FAIL, f"{version} is {relation} the running {current} ({parameter}); bump "
+                 "MAJOR.MINOR.PATCH, or roll back with 'ava-olo rollback'")
 
 
-def _task_definition(arn: Any) -> str:
-    return str(arn).rsplit("/", 1)[-1] if arn else "?"
-
-
-def _describe_deployment(deployment: dict[str, Any]) -> str:
-    return (
-        f"{deployment.get('status', '?')} {deployment.get('rolloutState', '?')} {_task_definition(deployment.get('taskDefinition'))} "
-        f"({deployment.get('runningCount', '?')}/{deployment.get('desiredCount', '?')} running)"
-    )
-
-
-def deployment_check(service: dict[str, Any], cluster: str) -> Check:
-    """Refuse while ECS rolls out: more than one live deployment, or the PRIMARY one still IN_PROGRESS."""
-    name = service.get("serviceName", "?")
-    live = [d for d in service.get("deployments", []) if d.get("status") != "INACTIVE"]
-    primary = next((d for d in live if d.get("status") == "PRIMARY"), None)
-    described = "; ".join(_describe_deployment(d) for d in live) or "no deployments"
-    where = f"{cluster}/{name}"
-    if len(live) > 1 or (primary is not None and primary.get("rolloutState") == "IN_PROGRESS"):
-        return Check(
-            "no deployment in progress", FAIL,
-            f"{where} is deploying ({described}): wait for it to finish - 'ava-olo watch' (seed, What NOT to Do #2)",
-        )
-    if primary is not None and primary.get("rolloutState") == "FAILED":
-        return Check("no deployment in progress", WARN, f"{where}: nothing in progress, but the last rollout FAILED ({described})")
-    return Check("no deployment in progress", PASS, f"{where}: {described}")
-
-
-def stacks_check(statuses: Sequence[tuple[str, Optional[str]]]) -> Check:
-    """Refuse while CloudFormation works on a stack: (stack name, StackStatus or None when it does not exist)."""
-    busy = [(name, status) for name, status in statuses if status is not None and status.endswith("_IN_PROGRESS")]
-    described = ", ".join(f"{name} {status or 'not deployed'}" for name, status in statuses)
+def deployment_check(target: Any, service: Optional[dict[str, Any]]) -> Check:
+    """Refuse while ECS reports a service deployment that has not ended (``list_service_deployments``)."""
+    if service is None:
+        return Check("no deployment in progress", PASS, "first deploy: no service yet")
+    busy = target.client("ecs").list_service_deployments(
+        cluster=service["clusterArn"], service=service["serviceName"], status=BUSY)["serviceDeployments"]
     if busy:
-        names = ", ".join(f"{name} is {status}" for name, status in busy)
-        return Check(
-            "no stack update in progress", FAIL,
-            f"{names}: another deployment is running - wait for it to finish ('ava-olo watch', or the CloudFormation "
-            "console) (seed, What NOT to Do #2)",
-        )
-    return Check("no stack update in progress", PASS, described)
+        described = "; ".join(f"{d['serviceDeploymentArn'].rsplit('/', 1)[-1]} {d['status']}" for d in busy)
+        return Check("no deployment in progress", FAIL, f"{described}: wait for it ('ava-olo watch'; seed, What NOT to Do #2)")
+    return Check("no deployment in progress", PASS, f"{service['serviceName']}: no service deployment in flight")
 
 
-# --------------------------------------------------------------------------------------------------------------
-# Reading AWS
-# --------------------------------------------------------------------------------------------------------------
+def parse_overrides(values: Optional[str]) -> dict[str, str]:
+    """``--override`` values (``name=reason``, one a line) as {check name: reason}; bad input raises CliError."""
+    overrides: dict[str, str] = {}
+    for value in (values or "").splitlines():
+        name, _, reason = value.partition("=")
+        name, reason = name.strip(), " ".join(reason.strip().strip("\"'").split())
+        if name not in OVERRIDABLE or not reason:
+            raise CliError(f"--override: {value!r} is not allowed; use --override NAME=\"reason\" with NAME one of "
+                           f"{', '.join(OVERRIDABLE)} (the others are never overridden)")
+        overrides[OVERRIDABLE[name]] = reason
+    return overrides
 
 
-def read_running_version(target: target_module.Target) -> tuple[Optional[str], str]:
-    """(the SSM version parameter's value or None when it does not exist, the parameter name)."""
-    name = f"{target.names.parameter_prefix}/version"
-    return target.parameter(name), name
+def apply_overrides(checks: list[Check], overrides: dict[str, str]) -> list[Check]:
+    return [replace(c, status=WARN, overridden=True, detail=f"{c.detail} - OVERRIDDEN: {overrides[c.name]}")
+            if c.status == FAIL and c.name in overrides else c for c in checks]
 
 
-def read_stack_status(target: target_module.Target, stack_name: str) -> Optional[str]:
-    """The StackStatus of ``stack_name``; None when the stack does not exist. Other AWS errors raise."""
+def read_service(target: Any) -> Optional[dict[str, Any]]:
+    """The ECS service from the stack outputs; None before the first deploy (no service stack)."""
     try:
-        stacks = target.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+        cluster, name = target.output("ClusterName"), target.output("ServiceName")
+    except target_module.TargetError:
+        return None
+    services = target.client("ecs").describe_services(cluster=cluster, services=[name]).get("services") or []
+    return services[0] if services else None
+
+
+def stacks_check(target: Any) -> Check:
+    statuses = [(s, (target.describe_stack(s) or {}).get("StackStatus")) for s in (target.service_stack, target.data_stack)]
+    busy = [f"{s} is {st}" for s, st in statuses if st and st.endswith("_IN_PROGRESS")]
+    if busy:
+        return Check("no stack update", FAIL, f"{', '.join(busy)}: another deployment is running (seed, What NOT to Do #2)")
+    return Check("no stack update", PASS, ", ".join(f"{s} {st or 'not deployed'}" for s, st in statuses))
+
+
+def alarms_check(target: Any, service: Optional[dict[str, Any]]) -> Check:
+    names = ((service or {}).get("deploymentConfiguration") or {}).get("alarms", {}).get("alarmNames") or []
+    if not names:
+        return Check("deployment alarms", PASS if service is None else WARN,
+                     "first deploy: no service yet" if service is None else "the service has no deployment alarms")
+    response = target.client("cloudwatch").describe_alarms(AlarmNames=names[:100], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    alarms = response.get("MetricAlarms", []) + response.get("CompositeAlarms", [])
+    firing = [f"{a['AlarmName']} ({a.get('StateReason', '')})" for a in alarms if a.get("StateValue") == "ALARM"]
+    if firing:
+        return Check("deployment alarms", FAIL, f"in ALARM: {'; '.join(firing)} - ECS would roll the new revision back; "
+                     "find out why first (ava-olo status)")
+    return Check("deployment alarms", PASS, f"{len(alarms)} alarm(s), none in ALARM: {', '.join(names)}")
+
+
+def _serving_image(target: Any, service: Optional[dict[str, Any]]) -> Optional[str]:
+    if not service:
+        return None
+    containers = target.client("ecs").describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"]
+    return next((c["image"] for c in containers if ".dkr.ecr." in c.get("image", "")), None)
+
+
+def image_check(target: Any, version: str, repository: Optional[str], service: Optional[dict[str, Any]]) -> Check:
+    if repository is None:
+        image = _serving_image(target, service)
+        if image is None:
+            return Check("image in ECR", FAIL, "cannot tell the ECR repository: pass --image-repository NAME")
+        repository = image.split("/", 1)[1].split("@")[0].rsplit(":", 1)[0]
+    try:
+        found = target.client("ecr").describe_images(repositoryName=repository, imageIds=[{"imageTag": version}])["imageDetails"]
     except ClientError as error:
-        if "does not exist" in str(error):
-            return None
+        if _code(error) in ("ImageNotFoundException", "RepositoryNotFoundException"):
+            return Check("image in ECR", FAIL, f"{repository}:{version} does not exist ({_code(error)}): build and push it first")
         raise
-    return str(stacks[0].get("StackStatus", "")) if stacks else None
+    pushed = found[0].get("imagePushedAt")
+    return Check("image in ECR", PASS, f"{repository}:{version}" + (f" pushed {pushed:%Y-%m-%d %H:%M}" if pushed else ""))
 
 
-def read_stacks(target: target_module.Target) -> Check:
-    return stacks_check([(name, read_stack_status(target, name)) for name in (target.service_stack, target.data_stack)])
-
-
-def read_deployments(target: target_module.Target, *, first_deploy: bool) -> Check:
+def certificate_check(target: Any, parameter: Optional[str]) -> Check:
+    stack_parameters = [p["ParameterValue"] for p in (target.describe_stack() or {}).get("Parameters", [])]
+    parameter = parameter or next((p for p in stack_parameters if p.startswith("/") and "certificate" in p.lower()), None)
+    if parameter is None:
+        return Check("certificate", SKIP, "no certificate parameter (--certificate-parameter, or in the service stack)")
+    arn, acm = target.parameter(parameter), target.client("acm")
+    region = acm.meta.region_name
+    if arn is None:
+        return Check("certificate", FAIL, f"SSM parameter {parameter} does not exist: put the certificate ARN there")
+    if not re.fullmatch(rf"arn:aws[a-z-]*:acm:{re.escape(region)}:\d{{12}}:certificate/[\w-]+", arn):
+        return Check("certificate", FAIL, f"{parameter} = {arn!r} is not an ACM certificate ARN in {region}")
     try:
-        cluster = target.output("ClusterName")
-        service_name = target.output("ServiceName")
-    except target_module.TargetError as error:
-        if first_deploy:  # no version parameter and no service stack (outputs): nothing runs, nothing rolls out
-            return Check("no deployment in progress", PASS, f"first deploy: {error}")
-        raise
-    response = target.client("ecs").describe_services(cluster=cluster, services=[service_name])
-    services = [s for s in response.get("services", []) if s.get("status") != "INACTIVE"]
-    if not services:
-        reasons = ", ".join(f.get("reason", "?") for f in response.get("failures", [])) or "INACTIVE"
-        raise target_module.TargetError(f"ECS service {service_name} not found in cluster {cluster} ({reasons})")
-    return deployment_check(services[0], cluster)
+        status = acm.describe_certificate(CertificateArn=arn)["Certificate"].get("Status")
+    except ClientError as error:
+        status = _code(error)
+    return Check("certificate", PASS if status == "ISSUED" else FAIL, f"{parameter} -> {arn} is {status} in {region}")
 
 
-# --------------------------------------------------------------------------------------------------------------
-# Options
-# --------------------------------------------------------------------------------------------------------------
+def elastic_ip_check(target: Any, nat_gateways: Optional[int]) -> Check:
+    """Elastic IPs in use + those the network stack's new NAT gateways need, against ``vpc-max-elastic-ips``."""
+    try:
+        resources = target.client("cloudformation").describe_stack_resources(StackName=target.stack("network"))["StackResources"]
+    except ClientError as error:
+        if "does not exist" not in str(error):
+            raise
+        resources = []
+    have = sum(1 for r in resources if r["ResourceType"] == "AWS::EC2::EIP")
+    if nat_gateways is None and have == 0:
+        return Check("Elastic IPs", WARN, "first deploy of the network: pass --nat-gateways N to check the account's Elastic IPs")
+    ec2, new = target.client("ec2"), max((have if nat_gateways is None else nat_gateways) - have, 0)
+    used = len(ec2.describe_addresses()["Addresses"])
+    attribute = ec2.describe_account_attributes(AttributeNames=["vpc-max-elastic-ips"])["AccountAttributes"][0]
+    limit = int(attribute["AttributeValues"][0]["AttributeValue"])
+    detail = f"{used} of {limit} in use (vpc-max-elastic-ips), the NAT gateways need {new} more"
+    fits = used + new <= limit
+    return Check("Elastic IPs", PASS if fits else FAIL, detail + ("" if fits else ": release unused ones or ask for more"))
 
 
 def resolve_timezone(name: Optional[str], environ: Optional[dict[str, str]] = None) -> Optional[tzinfo]:
-    """``--timezone``, else ``AVA_OLO_TIMEZONE``, else None (the machine's local timezone)."""
-    environ = os.environ if environ is None else environ
-    source = "--timezone"
-    if name is None:
-        name, source = environ.get(TIMEZONE_VARIABLE) or None, TIMEZONE_VARIABLE
-    if name is None:
-        return None
+    """``--timezone``, else ``$AVA_OLO_TIMEZONE``, else None (the machine's local timezone)."""
+    source, name = ("--timezone", name) if name is not None else (TIMEZONE_VARIABLE, (os.environ if environ is None else environ).get(TIMEZONE_VARIABLE) or None)
     try:
-        return ZoneInfo(name)
+        return ZoneInfo(name) if name is not None else None
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise CliError(f"{source}: unknown timezone {name!r}; use an IANA name such as Europe/Zagreb") from None
 
 
 def override_reason(value: Optional[str], *, example: str = "hotfix for the farmer login outage") -> Optional[str]:
-    """``--override``'s reason on one line (None without ``--override``); an empty reason is bad input (exit 2)."""
+    """A free-text reason on one line (None without one); empty is bad input. (migrate's ``--override``.)"""
     if value is None:
         return None
     reason = " ".join(value.split())
@@ -257,118 +249,88 @@ def override_reason(value: Optional[str], *, example: str = "hotfix for the farm
     return reason
 
 
-def apply_override(checks: Sequence[Check], reason: Optional[str]) -> list[Check]:
-    """Refused overridable checks become warnings that carry ``reason``; the others stay as they are."""
-    if reason is None:
-        return list(checks)
-    return [
-        replace(c, status=WARN, overridden=True, detail=f"{c.detail} - OVERRIDDEN: {reason}")
-        if c.status == FAIL and c.overridable else c
-        for c in checks
-    ]
+class _Overrides(argparse.Action):
+    """Repeatable ``--override NAME=reason``, kept as one string (one override a line) so it passes on as one value."""
 
-
-def symbols_for(stream: Any) -> dict[str, str]:
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    try:
-        "".join(SYMBOLS.values()).encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        return ASCII_SYMBOLS
-    return SYMBOLS
-
-
-def render(checks: Sequence[Check], symbols: dict[str, str]) -> str:
-    return "".join(f"{symbols[c.status]} {c.name}: {c.detail}\n" for c in checks)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# The command
-# --------------------------------------------------------------------------------------------------------------
+    def __call__(self, parser: Any, namespace: Any, value: Any, option: Any = None) -> None:
+        previous = getattr(namespace, self.dest, None)
+        setattr(namespace, self.dest, f"{previous}\n{value}" if previous else value)
 
 
 def add_preflight_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--changelog", default="CHANGELOG.md", metavar="PATH", help="changelog that must name the version (default CHANGELOG.md)")
-    parser.add_argument("--timezone", metavar="ZONE",
-                        help=f"operator's IANA timezone for the deploy window, e.g. Europe/Zagreb (default: ${TIMEZONE_VARIABLE}, else local)")
-    parser.add_argument("--override", metavar="REASON",
-                        help="deploy despite a missing changelog entry or the Friday-15:00-to-weekend window; the reason is printed")
+    parser.add_argument("--changelog", default=os.environ.get(NOTES_VARIABLE, ""), metavar="PATH|URL",
+                        help=f"the APPLICATION's release notes (its repository's CHANGELOG.md; default ${NOTES_VARIABLE})")
+    parser.add_argument("--timezone", metavar="ZONE", help=f"IANA timezone for the deploy window (default ${TIMEZONE_VARIABLE}, else local)")
+    parser.add_argument("--override", action=_Overrides, metavar="NAME=REASON",
+                        help=f"bypass one check, repeatable: NAME is {', '.join(OVERRIDABLE)}; the reason is printed")
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     target_module.add_target_arguments(parser, version_help=VERSION_HELP)
     add_preflight_options(parser)
+    parser.add_argument("--image-repository", metavar="NAME", help="ECR repository (default: the serving task definition's)")
+    parser.add_argument("--certificate-parameter", metavar="NAME", help="SSM parameter holding the certificate ARN (default: the service stack's)")
+    parser.add_argument("--nat-gateways", type=int, metavar="N", help="NAT gateways the network stack will have (default: its current ones)")
+
+
+def read_notes(source: str) -> Optional[str]:
+    """The release notes at ``source`` (a path or an http(s) URL); None when none is given. Unreadable: bad input."""
+    if not source:
+        return None
+    try:
+        if source.startswith(("http://", "https://")):
+            with urllib.request.urlopen(source, timeout=10) as response:  # only where the operator points it
+                return response.read(2_000_000).decode("utf-8", errors="replace")
+        return Path(source).read_text(encoding="utf-8")
+    except (OSError, ValueError) as error:
+        raise CliError(f"--changelog: cannot read {source}: {' '.join(str(error).split())}") from None
 
 
 def evaluate(args: argparse.Namespace, *, now: Optional[Callable[[], datetime]] = None) -> list[Check]:
-    """All checks for ``args`` (after the override); :class:`CliError` for bad input and AWS errors."""
+    """All checks for ``args``, overrides applied; :class:`CliError` for bad input and AWS errors."""
     version = parse_version(args.version)
-    reason = override_reason(args.override)
+    overrides = parse_overrides(args.override)
     zone = resolve_timezone(args.timezone)
+    notes = notes_check(read_notes(args.changelog), args.changelog, version)
     try:
-        changelog = Path(args.changelog).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CliError(f"changelog not found: {args.changelog} (run in the project directory or pass --changelog PATH)") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise CliError(f"cannot read changelog {args.changelog}: {' '.join(str(error).split())}") from None
-
-    try:
-        target = target_module.resolve_target(args.env, region=args.region, profile=args.profile)
-        running, parameter = read_running_version(target)
-        deployment = read_deployments(target, first_deploy=running is None)
-        stacks = read_stacks(target)
+        target = target_module.from_args(args)
+        service = read_service(target)
+        running = target.parameter(target.version_parameter)
+        checks = [
+            Check("version format", PASS, str(version)),
+            deployment_check(target, service),
+            stacks_check(target),
+            alarms_check(target, service),
+            image_check(target, str(version), getattr(args, "image_repository", None), service),
+            certificate_check(target, getattr(args, "certificate_parameter", None)),
+            elastic_ip_check(target, getattr(args, "nat_gateways", None)),
+            newer_check(version, running, target.version_parameter),
+        ]
     except target_module.TargetError as error:
         raise CliError(str(error)) from None
     except (BotoCoreError, ClientError) as error:
         raise CliError(target_module.aws_error_line(error)) from None
-
-    moment = (now or clock)()
-    local = moment.astimezone(zone) if zone is not None else moment.astimezone()
-    zone_label = str(zone) if zone is not None else f"{local.tzname()} (local)"
-    checks = [
-        Check("version format", PASS, f"{version}"),
-        deployment,
-        stacks,
-        newer_check(version, running, parameter),
-        changelog_check(changelog, args.changelog, version),
-        window_check(local, zone_label),
-    ]
-    return apply_override(checks, reason)
+    local = (now or clock)().astimezone(zone) if zone is not None else (now or clock)().astimezone()
+    checks += [notes, window_check(local, str(zone) if zone is not None else f"{local.tzname()} (local)")]
+    return apply_overrides(checks, overrides)
 
 
 def cmd_preflight(args: argparse.Namespace) -> int:
     checks = evaluate(args)
-    reason = override_reason(args.override)
     out = sys.stdout
     emit(f"preflight: {args.version} -> {args.env}\n", out)
-    emit(render(checks, symbols_for(out)), out)
+    for check in checks:
+        mark(check.status, f"{check.name}: {check.detail}", out)
     refused = [c for c in checks if c.status == FAIL]
-    warnings = [c for c in checks if c.status == WARN]
     if refused:
-        names = ", ".join(c.name for c in refused)
-        line = f"refused: {len(refused)} check(s) failed: {names}"
-        overridable = [c.name for c in refused if c.overridable]  # only possible without --override
-        if overridable:
-            line += f" (--override \"reason\" may override: {', '.join(overridable)})"
-        elif reason is not None:
-            line += " (--override does not apply to these)"
-        emit(line + "\n", out)
+        names = [f"{c.name}" + (f" (--override {k}=\"reason\")" if (k := next((k for k, v in OVERRIDABLE.items() if v == c.name), None)) else "")
+                 for c in refused]
+        emit(f"refused: {', '.join(names)}\n", out)
         return EXIT_REFUSED
     overridden = [c.name for c in checks if c.overridden]
-    line = f"ready: {args.version} may be deployed to {args.env}"
-    if overridden:
-        line += f", overriding {', '.join(overridden)} because: {reason}"
-    elif reason is not None:
-        line += " (--override was not needed)"
-    if warnings:
-        line += f" ({len(warnings)} warning(s))"
-    emit(line + "\n", out)
+    emit(f"ready: {args.version} may be deployed to {args.env}" + (f" (overridden: {', '.join(overridden)})" if overridden else "") + "\n", out)
     return EXIT_READY
 
 
-register(
-    "preflight",
-    "pre-deployment checks: version format and bump, no deployment or stack update in progress, changelog entry, "
-    "not Friday after 15:00",
-    _arguments,
-    cmd_preflight,
-)
+register("preflight", "pre-deployment checks: alarms, image, certificate, Elastic IPs, version, release notes, window",
+         _arguments, cmd_preflight)

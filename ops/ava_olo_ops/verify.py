@@ -1,19 +1,15 @@
-"""``ava-olo verify``: is the new version live and healthy? (seed, "Monitoring Commands").
+"""``ava-olo verify``: does the whole fleet serve V, healthy? (seed, "Quick Health Check", "Version Verification").
 
-Each attempt GETs ``<url>/health`` and ``<url>/version`` (standard library ``urllib``, ``--timeout`` seconds each):
+One *answer* = ``/health`` (200, ``status`` ``"healthy"``, ``database`` ``"connected"``) + ``/version`` (200,
+``version`` V or V-<7-40 hex commit>). verify needs **N consecutive** good answers, not the first one.
 
-* ``/health`` must answer 200 with a JSON object whose ``status`` is ``"healthy"`` and ``database`` is
-  ``"connected"`` (seed, "Quick Health Check").
-* ``/version`` must answer 200 with a JSON object whose ``version`` is the expected release - or the release
-  followed by ``-`` and the build's commit hash (7-40 lower-case hex digits): the seed's "Version Verification"
-  shows ``v2.5.6-schema-nlq-prompt-fix-a1b2c3d4`` for the release ``v2.5.6-schema-nlq-prompt-fix``. Any other
-  suffix (``v3.2.0-hotfix`` for ``v3.2.0``) is a different release and fails.
-
-A failed attempt (HTTP error, timeout, refused connection, non-JSON, wrong values) is retried up to
-``--attempts`` times in all, waiting ``--backoff`` seconds, then twice that, and so on, each wait capped at
-``--max-backoff`` seconds: traffic shifts gradually (seed, phase 6), so an old task may still answer for a while.
-The last failure is printed as the reason. Exit 0 verified, 1 not verified, 2 bad input (malformed version or URL,
-unknown environment, no credentials to read the ``ServiceUrl`` stack output).
+How N is chosen: every answer is a new connection, which the load balancer sends to one of the n tasks; while one
+task still runs the old release each answer hits it with probability >= 1/n, so N consecutive answers all miss it
+with probability <= (1 - 1/n)^N. N = ceil(ln(0.001) / ln(1 - 1/n)), at least 3: below 1 in 1,000 (n=2: 10, 4: 25,
+6: 38). n is ``--tasks``, else ECS's running count (``--env``), else 4; ``--answers N`` sets N. With ``--url URL
+--version V`` verify needs no AWS credentials. A bad answer restarts the count after ``--backoff`` s (doubled, at
+most ``--max-backoff``): traffic may still be shifting. After ``--attempts`` bad answers: ✗ and a tally of what it
+saw. Exit 0 verified, 1 not, 2 bad input.
 """
 
 from __future__ import annotations
@@ -27,6 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -34,16 +31,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import target as target_module
 from . import versions
-from .cli import CliError, register
-from .console import emit
-from .preflight import FAIL, PASS, VERSION_HELP, parse_version, symbols_for
+from .cli import CliError, number, register
+from .console import FAIL, PASS, emit, mark
 
 EXIT_VERIFIED = 0
 EXIT_NOT_VERIFIED = 1
+VERSION_HELP = "release to deploy in the seed's format, e.g. v3.2.0-schema-button-aurora"
 
 #: Largest response body read from /health or /version.
 MAX_BODY = 64 * 1024
 MAX_ATTEMPTS = 1000
+#: Chance of passing a fleet that still runs one old task, at most.
+MISS_PROBABILITY = 0.001
+DEFAULT_TASKS = 4
 
 #: Waits between attempts; tests replace it.
 sleep: Callable[[float], None] = time.sleep
@@ -53,26 +53,23 @@ sleep: Callable[[float], None] = time.sleep
 class Attempt:
     ok: bool
     reason: str
+    reported: Any = None
 
 
 def _get_json(url: str, timeout: float) -> tuple[Optional[Any], Optional[str]]:
-    """(parsed JSON, None) for a 200 answer, else (None, why not)."""
+    """(parsed JSON, None) for a 200 answer, else (None, why not). Each call is a new connection."""
     request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "ava-olo-verify"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            status = response.status
-            body = response.read(MAX_BODY)
+            status, body = response.status, response.read(MAX_BODY)
     except urllib.error.HTTPError as error:
         error.close()
         return None, f"HTTP {error.code}"
-    except urllib.error.URLError as error:
-        if isinstance(error.reason, TimeoutError):
+    except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, TimeoutError):
             return None, f"no answer within {timeout:g}s"
-        return None, f"cannot connect: {' '.join(str(error.reason).split())}"
-    except TimeoutError:
-        return None, f"no answer within {timeout:g}s"
-    except (OSError, http.client.HTTPException, ValueError) as error:
-        return None, f"{type(error).__name__}: {' '.join(str(error).split())}"
+        return None, f"cannot connect: {' '.join(str(reason).split())}"
     if status != 200:
         return None, f"HTTP {status}"
     try:
@@ -82,105 +79,76 @@ def _get_json(url: str, timeout: float) -> tuple[Optional[Any], Optional[str]]:
 
 
 def probe(base_url: str, expected: str, timeout: float) -> Attempt:
-    """One attempt: /health healthy with the database connected, and /version reporting ``expected``."""
-    base = base_url.rstrip("/")
-    problems: list[str] = []
-    health, why = _get_json(f"{base}/health", timeout)
-    if why is not None:
-        problems.append(f"/health: {why}")
-    elif not isinstance(health, dict):
-        problems.append("/health: answer is not a JSON object")
+    """One answer: /health healthy with the database connected, and /version reporting ``expected``."""
+    base, problems = base_url.rstrip("/"), []
+    health, failure = _get_json(f"{base}/health", timeout)
+    if failure is not None or not isinstance(health, dict):
+        problems.append(f"/health: {failure or 'answer is not a JSON object'}")
     else:
-        if health.get("status") != "healthy":
-            problems.append(f"/health: status {health.get('status')!r}, expected 'healthy'")
-        if health.get("database") != "connected":
-            problems.append(f"/health: database {health.get('database')!r}, expected 'connected'")
-
-    answer, why = _get_json(f"{base}/version", timeout)
-    reported: Any = None
-    if why is not None:
-        problems.append(f"/version: {why}")
-    elif not isinstance(answer, dict) or "version" not in answer:
-        problems.append("/version: answer has no 'version' field")
-    else:
-        reported = answer["version"]
-        if not versions.matches_reported(expected, reported):
-            problems.append(f"/version reports {reported!r}, expected {expected} (or {expected}-<commit hash>)")
-
+        problems += [f"/health: {key} {health.get(key)!r}, expected {want!r}"
+                     for key, want in (("status", "healthy"), ("database", "connected")) if health.get(key) != want]
+    answer, failure = _get_json(f"{base}/version", timeout)
+    reported = answer.get("version") if isinstance(answer, dict) else None
+    if failure is not None or reported is None:
+        problems.append(f"/version: {failure or 'answer has no version field'}")
+    elif not versions.matches_reported(expected, reported):
+        problems.append(f"/version reports {reported!r}, expected {expected} (or {expected}-<commit hash>)")
     if problems:
-        return Attempt(False, "; ".join(problems))
-    commit = versions.commit_of(expected, reported)
-    running = f"{reported} ({expected} + commit {commit})" if commit else f"{reported}"
-    return Attempt(True, f"healthy, database connected, version {running}")
+        return Attempt(False, "; ".join(problems), reported)
+    return Attempt(True, f"healthy, database connected, version {reported}", reported)
 
 
-def delays(attempts: int, backoff: float, max_backoff: float) -> list[float]:
-    """The waits between ``attempts`` attempts: backoff, 2x, 4x ..., each at most ``max_backoff``."""
-    return [min(backoff * (2 ** i), max_backoff) for i in range(max(attempts - 1, 0))]
+def answers_needed(tasks: int) -> int:
+    """N consecutive good answers for a fleet of ``tasks``: (1 - 1/n)^N <= MISS_PROBABILITY, at least 3."""
+    if tasks <= 1:
+        return 3
+    return max(3, math.ceil(math.log(MISS_PROBABILITY) / math.log(1 - 1 / tasks)))
 
 
 def verify(
-    base_url: str,
-    expected: str,
-    *,
-    attempts: int,
-    backoff: float,
-    timeout: float,
-    max_backoff: float,
-    out: Any,
-    wait: Optional[Callable[[float], None]] = None,
-) -> tuple[bool, str, int]:
-    """(verified, last reason, attempts used); progress goes to ``out``."""
+    base_url: str, expected: str, *, answers: int, attempts: int, backoff: float, timeout: float, max_backoff: float,
+    out: Any, wait: Optional[Callable[[float], None]] = None,
+) -> tuple[bool, str]:
+    """(verified, what was seen): ``answers`` consecutive good answers, at most ``attempts`` bad ones."""
     wait = wait or sleep
-    waits = delays(attempts, backoff, max_backoff)
-    result = Attempt(False, "no attempt made")
-    for number in range(1, attempts + 1):
-        result = probe(base_url, expected, timeout)
-        if result.ok:
-            return True, result.reason, number
-        if number < attempts:
-            emit(f"  attempt {number}/{attempts} failed: {result.reason}; retrying in {waits[number - 1]:g}s\n", out)
-            wait(waits[number - 1])
-        else:
-            emit(f"  attempt {number}/{attempts} failed: {result.reason}\n", out)
-    return False, result.reason, attempts
+    seen: Counter[str] = Counter()
+    good = bad = 0
+    last = Attempt(False, "no answer")
+    while good < answers:
+        last = probe(base_url, expected, timeout)
+        seen["healthy " + str(last.reported) if last.ok else last.reason] += 1
+        if last.ok:
+            good += 1
+            continue
+        bad += 1
+        if bad >= attempts:
+            break
+        delay = min(backoff * 2 ** (bad - 1), max_backoff)
+        emit(f"  answer {good + 1}/{answers} bad: {last.reason}; counting again in {delay:g}s\n", out)
+        good = 0
+        wait(delay)
+    tally = ", ".join(f"{count} x {what}" for what, count in seen.most_common())
+    return good >= answers, f"{sum(seen.values())} answer(s): {tally}"
 
 
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if not 1 <= number <= MAX_ATTEMPTS:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_ATTEMPTS}, got {number}")
-    return number
-
-
-def _seconds(minimum_exclusive: bool) -> Callable[[str], float]:
-    def parse(value: str) -> float:
-        try:
-            number = float(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected seconds, got {value!r}") from None
-        if not math.isfinite(number) or number < 0 or (minimum_exclusive and number == 0):
-            raise argparse.ArgumentTypeError(f"must be {'greater than' if minimum_exclusive else 'at least'} 0, got {value}")
-        return number
-
-    return parse
+_count = number(int, minimum=1, maximum=MAX_ATTEMPTS)
 
 
 def add_verify_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="base URL of the service (default: the service stack's output ServiceUrl)")
-    parser.add_argument("--attempts", type=_positive_int, default=10, metavar="N", help="attempts in all (default 10)")
-    parser.add_argument("--backoff", type=_seconds(False), default=5.0, metavar="S",
-                        help="first wait between attempts, doubled each time (default 5)")
-    parser.add_argument("--max-backoff", type=_seconds(False), default=60.0, metavar="S", help="longest single wait (default 60)")
-    parser.add_argument("--timeout", type=_seconds(True), default=10.0, metavar="S", help="seconds per HTTP request (default 10)")
+    parser.add_argument("--attempts", type=_count, default=10, metavar="N", help="bad answers tolerated (default 10)")
+    parser.add_argument("--backoff", type=number(), default=5.0, metavar="S",
+                        help="first wait after a bad answer, doubled each time (default 5)")
+    parser.add_argument("--max-backoff", type=number(), default=60.0, metavar="S", help="longest single wait (default 60)")
+    parser.add_argument("--timeout", type=number(exclusive=True), default=10.0, metavar="S", help="seconds per HTTP request (default 10)")
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    target_module.add_target_arguments(parser, version_help=VERSION_HELP)
+    target_module.add_target_arguments(parser, version_help=VERSION_HELP, env_required=False,
+                                       env_help="environment: its ServiceUrl output and running task count (not needed with --url and --tasks)")
     add_verify_options(parser)
+    parser.add_argument("--tasks", type=_count, metavar="N", help=f"tasks behind the URL (default: ECS's running count, else {DEFAULT_TASKS})")
+    parser.add_argument("--answers", type=_count, metavar="N", help="consecutive good answers needed (default: from the task count)")
 
 
 def check_url(url: str) -> str:
@@ -190,38 +158,45 @@ def check_url(url: str) -> str:
     return url
 
 
-def service_url(args: argparse.Namespace) -> str:
-    if args.url is not None:
-        return check_url(args.url)
+def _fleet(args: argparse.Namespace) -> tuple[str, int, str]:
+    """(URL, task count, where the count comes from): AWS is read only for what the flags do not give."""
+    if args.env is None or (args.url and args.tasks):
+        if args.url is None:
+            raise CliError("give --url URL, or --env ENV to read the ServiceUrl output")
+        return check_url(args.url), args.tasks or DEFAULT_TASKS, "--tasks" if args.tasks else "assumed"
     try:
-        target = target_module.resolve_target(args.env, region=args.region, profile=args.profile)
-        return check_url(target.output("ServiceUrl"))
-    except target_module.TargetError as error:
-        raise CliError(str(error)) from None
-    except (BotoCoreError, ClientError) as error:
-        raise CliError(target_module.aws_error_line(error)) from None
+        target = target_module.from_args(args)
+        url = check_url(args.url or target.output("ServiceUrl"))
+        service = target.client("ecs").describe_services(
+            cluster=target.output("ClusterName"), services=[target.output("ServiceName")])["services"][0]
+        return url, args.tasks or max(service.get("runningCount", 0), service.get("desiredCount", 0), 1), "running in ECS"
+    except (target_module.TargetError, BotoCoreError, ClientError) as error:
+        if args.url is None or isinstance(error, target_module.TargetError):
+            raise CliError(target_module.aws_error_line(error, prefix="")) from None
+        return check_url(args.url), DEFAULT_TASKS, "assumed (ECS unreadable)"
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    expected = str(parse_version(args.version))
-    url = service_url(args)
+    try:
+        expected = str(versions.parse(args.version, what="--version"))
+    except versions.VersionError as error:
+        raise CliError(str(error)) from None
+    url, tasks, source = _fleet(args)
+    answers = args.answers or answers_needed(tasks)
     out = sys.stdout
-    symbols = symbols_for(out)
-    emit(f"verify: {url} should run {expected} ({args.env})\n", out)
-    ok, reason, used = verify(
-        url, expected, attempts=args.attempts, backoff=args.backoff, timeout=args.timeout,
-        max_backoff=args.max_backoff, out=out,
-    )
+    emit(f"verify: {url} should serve {expected}: {answers} consecutive good answers ({tasks} task(s), {source})\n", out)
+    ok, seen = verify(url, expected, answers=answers, attempts=args.attempts, backoff=args.backoff,
+                      timeout=args.timeout, max_backoff=args.max_backoff, out=out)
     if ok:
-        emit(f"{symbols[PASS]} verified on attempt {used}/{args.attempts}: {reason}\n", out)
+        mark(PASS, f"verified: {answers} consecutive answers healthy and on {expected} (saw {seen})", out)
         return EXIT_VERIFIED
-    emit(f"{symbols[FAIL]} not verified after {used} attempt(s): {reason}\n", out)
+    mark(FAIL, f"not verified: the fleet does not all serve {expected} healthy; saw {seen}", out)
     return EXIT_NOT_VERIFIED
 
 
 register(
     "verify",
-    "check /health (healthy, database connected) and /version (the expected release) with bounded retries",
+    "N consecutive /health + /version answers, all healthy and on VERSION (N from the task count)",
     _arguments,
     cmd_verify,
 )

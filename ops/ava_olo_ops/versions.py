@@ -1,19 +1,22 @@
-"""The seed's release versions: parse, order, and match what a running service reports.
+"""Two version numbers, kept apart: the application's release and the infrastructure's own version.
 
-Format (seed, "Git Workflow Best Practices" -> "Version Tagging Strategy"): ``v`` + MAJOR.MINOR.PATCH, optionally
-``-`` + lower-case words joined by ``-``: ``v3.2.0``, ``v3.2.0-schema-button-aurora``. The regular expression is
-the construct library's :data:`ava_olo_constructs.validation.VERSION_PATTERN`, so synth, the commit hook and the
-operator tools accept exactly the same strings. (``ava_olo_constructs.validation`` is plain Python: importing it
-does not start the CDK's jsii runtime, and nothing in ``ava_olo_ops`` may import ``aws_cdk``.)
+* **Application release** (what ``--version V`` means in every ``ava-olo`` command): the seed's format, ``v`` +
+  MAJOR.MINOR.PATCH, optionally ``-`` + lower-case words (``v3.2.0-schema-button-aurora``). It is cut in the
+  *application* repository, which also holds its release notes (its ``CHANGELOG.md``, or the GitHub release of the
+  tag). One release = one image tag in ECR = the container's ``APP_VERSION`` = what ``/version`` answers = the SSM
+  parameter ``/<project>/<env>/<service>/version`` = the ``Version`` tag. ``preflight --changelog PATH|URL`` reads
+  *those* release notes.
+* **Infrastructure version**: this repository's ``ava_olo_constructs.__version__`` (``v0.x``) and its
+  ``CHANGELOG.md``. It versions the CDK code, not what farmers run; it never decides whether a release may deploy.
 
 Ordering uses MAJOR.MINOR.PATCH only. The words are a description, not a pre-release marker, so
 ``v3.2.0-hotfix`` is neither newer nor older than ``v3.2.0``: a release that changes anything bumps a number
-(seed, "What NOT to Do" #4: "Verify version bumped").
+(seed, "What NOT to Do" #4). ``/version`` may carry the build's commit after the release (seed, "Version
+Verification": ``v2.5.6-schema-nlq-prompt-fix-a1b2c3d4``): :func:`matches_reported` accepts the release alone or
+followed by ``-`` and 7 to 40 lower-case hexadecimal digits, nothing else.
 
-What a service reports on ``/version`` may carry the build's commit after the release version (seed,
-"Version Verification": ``v2.5.6-schema-nlq-prompt-fix-a1b2c3d4`` for the release ``v2.5.6-schema-nlq-prompt-fix``).
-:func:`matches_reported` accepts the release version alone or followed by ``-`` and 7 to 40 lower-case
-hexadecimal digits (a short or full git commit hash), and nothing else.
+:data:`VERSION_PATTERN` is the same expression as the app configuration's (stacks.config.model) (a test pins that) - copied, because
+this distribution must not import the CDK library.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from ava_olo_constructs.validation import VERSION_PATTERN
+
+#: The seed's release format (== stacks.config.model.VERSION_PATTERN).
+VERSION_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[a-z0-9]+(-[a-z0-9]+)*)?$")
 
 #: The commit a build may append to the release version on ``/version``: a short (7+) or full (40) git hash.
 COMMIT_SUFFIX = re.compile(r"-([0-9a-f]{7,40})")
@@ -75,26 +80,22 @@ def is_valid(text: object) -> bool:
     return isinstance(text, str) and VERSION_PATTERN.fullmatch(text) is not None
 
 
-def commit_of(expected: str, reported: object) -> Optional[str]:
-    """The commit hash ``reported`` appends to ``expected`` (``a1b2c3d4``), or None when there is none."""
-    if not isinstance(reported, str) or not reported.startswith(expected):
-        return None
-    match = COMMIT_SUFFIX.fullmatch(reported[len(expected):])
-    return match.group(1) if match else None
-
-
 def matches_reported(expected: str, reported: object) -> bool:
-    """True when a service reporting ``reported`` on ``/version`` runs the release ``expected``.
-
-    ``reported`` is ``expected`` itself, or ``expected`` + ``-`` + a 7-40 digit lower-case hex commit hash.
-    ``v3.2.0-a1b2c3d4`` therefore matches ``v3.2.0``; ``v3.2.0-hotfix`` and ``v3.2.0-hotfix-a1b2c3d4`` do not.
-    """
-    if not isinstance(reported, str):
-        return False
-    return reported == expected or commit_of(expected, reported) is not None
+    """True when ``/version`` reporting ``reported`` runs the release ``expected``: ``expected`` itself, or followed
+    by ``-`` and a 7-40 digit lower-case hex commit. ``v3.2.0-a1b2c3d4`` matches ``v3.2.0``; ``v3.2.0-hotfix`` does not."""
+    return isinstance(reported, str) and reported.startswith(expected) and (
+        reported == expected or COMMIT_SUFFIX.fullmatch(reported[len(expected):]) is not None)
 
 
 def heading_mentions(line: str, token: str) -> bool:
     """True when ``token`` (``v3.2.1``) appears in ``line`` as a whole version: not inside ``v3.2.10`` or ``xv3.2.1``."""
     pattern = r"(?<![0-9A-Za-z.])" + re.escape(token) + r"(?![0-9A-Za-z]|\.[0-9])"
     return re.search(pattern, line) is not None
+
+
+def of_image(image: object) -> Optional[str]:
+    """The release an image reference carries as its tag (``...ecr...amazonaws.com/repo:v3.2.0`` -> ``v3.2.0``)."""
+    if not isinstance(image, str) or "@" in image.rsplit("/", 1)[-1]:
+        return None
+    name = image.rsplit("/", 1)[-1]
+    return name.split(":", 1)[1] if ":" in name else None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from ava_olo_constructs.github_oidc import CDK_QUALIFIER, GitHubDeploymentRolesProps
+from ava_olo_constructs.github_oidc import CDK_QUALIFIER, DeployEnvironment, GitHubDeploymentRolesProps
 from ava_olo_constructs.image_repository import KEEP_RELEASE_IMAGES, UNTAGGED_EXPIRY_DAYS, ImageRepositoryProps
 from ava_olo_constructs.tags import check_tags
 from ava_olo_constructs.validation import PropsError
@@ -27,17 +27,25 @@ _GITHUB_SETTINGS = {
     "repositories": "github_repositories",
     "image_push_repositories": "github_image_repositories",
     "deploy_environments": "deploy_environments",
+    "deploy_environments.account": "deploy_environments[].account",
+    "deploy_environments.region": "deploy_environments[].region",
+    "deploy_environments.cdk_qualifier": "deploy_environments[].cdk_qualifier",
     "cdk_qualifier": "cdk_qualifier",
 }
 
 
 @dataclass(frozen=True)
 class DeliveryConfig:
-    """:param github_repositories: ``owner/name`` of the infrastructure repositories, whose workflows deploy
-        (role ``ava-olo-github-deploy``, effectively an administrator) and diff pull requests. At least one.
+    """:param github_repositories: ``owner/name`` of the infrastructure repositories, whose jobs in a GitHub
+        deployment environment deploy (role ``ava-olo-github-deploy-<env>``, an administrator through that
+        environment's CDK bootstrap roles) and whose pull requests diff. At least one.
     :param github_image_repositories: ``owner/name`` of the application repositories, whose ``main`` and ``v*``
-        workflows may only pull from and push to the ECR repository (role ``ava-olo-github-image-push``). May be
-        empty (then that role is not created). Never give an application repository the deploy role.
+        workflows may only pull from and push to the ECR repository, from this repository's ``build-image.yml``
+        (role ``ava-olo-github-image-push``). May be empty (then that role is not created). Never give an
+        application repository a deploy role.
+    :param deploy_environments: the GitHub deployment environments, one deploy role each: names (stacks in this
+        account and region, qualifier ``cdk_qualifier``) or objects ``{"name", "account", "region",
+        "cdk_qualifier"}`` naming where that environment is bootstrapped (``account`` may be ``from-cli``).
     :param github_oidc_provider_arn: the account's existing GitHub OIDC provider, if another stack owns it."""
 
     name: str
@@ -50,7 +58,7 @@ class DeliveryConfig:
     keep_release_images: int = KEEP_RELEASE_IMAGES
     untagged_expiry_days: int = UNTAGGED_EXPIRY_DAYS
     github_oidc_provider_arn: Optional[str] = None
-    deploy_environments: tuple[str, ...] = ("staging", "production")
+    deploy_environments: tuple[DeployEnvironment, ...] = (DeployEnvironment("staging"), DeployEnvironment("production"))
     cdk_qualifier: str = CDK_QUALIFIER
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -75,6 +83,21 @@ def load_delivery(
     return parse_delivery(name, raw, environ=environ)
 
 
+_DEPLOY_ENVIRONMENT_KEYS = {"name", "account", "region", "cdk_qualifier"}
+
+
+def _deploy_environment(errors: _Checker, item: Any, environ: Mapping[str, str]) -> DeployEnvironment:
+    """A name, or ``{"name", "account", "region", "cdk_qualifier"}``; account may be ``from-cli``."""
+    if isinstance(item, str):
+        return DeployEnvironment(name=item)
+    if not isinstance(item, dict) or "name" not in item or set(item) - _DEPLOY_ENVIRONMENT_KEYS:
+        errors.fail("deploy_environments", item, f"names or objects with the keys {', '.join(sorted(_DEPLOY_ENVIRONMENT_KEYS))} (name required)")
+    account = item.get("account")
+    if account == FROM_CLI:
+        account = None  # the delivery stack's own account
+    return DeployEnvironment(name=item["name"], account=account, region=item.get("region"), cdk_qualifier=item.get("cdk_qualifier"))
+
+
 def parse_delivery(name: str, raw: Mapping[str, Any], *, environ: Mapping[str, str] = os.environ) -> DeliveryConfig:
     errors = _Checker(f"delivery/{name}")
     settable = {f.name for f in dataclasses.fields(DeliveryConfig)} - {"name"} | {"description"}
@@ -91,6 +114,8 @@ def parse_delivery(name: str, raw: Mapping[str, Any], *, environ: Mapping[str, s
             if not isinstance(raw[key], list):
                 errors.fail(key, raw[key], "a list")
             values[key] = tuple(raw[key])
+    if "deploy_environments" in raw:
+        values["deploy_environments"] = tuple(_deploy_environment(errors, item, environ) for item in raw["deploy_environments"])
     for key in ("keep_release_images", "untagged_expiry_days"):
         if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], int)):
             errors.fail(key, raw[key], "a whole number")

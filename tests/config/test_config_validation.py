@@ -27,6 +27,9 @@ def raw_config(**overrides: Any) -> dict[str, Any]:
         "region": "eu-central-1",
         "availability_zones": 2,
         "image": copy.deepcopy(IMAGE),
+        # No real data, so plain HTTP may be chosen (explicitly); see tests/config/test_https_policy.py.
+        "retain_data": False,
+        "allow_plain_http": True,
     }
     for key, value in overrides.items():
         if value is _MISSING:
@@ -490,9 +493,29 @@ def test_nested_zone_list_is_a_config_error() -> None:
     assert info.value.field == "availability_zones"
 
 
-@pytest.mark.parametrize("cidr", ["10.0.0.0/8", "10.0.0.0/24", "300.0.0.0/16", "10.0.0/16"])
-def test_vpc_cidr(cidr: str) -> None:
-    rejected(raw_config(vpc_cidr=cidr), "vpc_cidr", cidr, "/16 to /20")
+@pytest.mark.parametrize(
+    ("cidr", "allowed"),
+    [
+        ("10.0.0.0/8", "/16 to /28"),
+        ("300.0.0.0/16", "/16 to /28"),
+        ("10.0.0/16", "/16 to /28"),
+        ("10.0.0.1/16", "network address"),
+        ("10.0.0.0/24", "/18 or larger"),
+        ("10.0.0.0/20", "/18 or larger"),
+    ],
+)
+def test_vpc_cidr(cidr: str, allowed: str) -> None:
+    rejected(raw_config(vpc_cidr=cidr), "vpc_cidr", cidr, allowed)
+
+
+@pytest.mark.parametrize(("zones", "cidr"), [(3, "10.0.0.0/19"), (3, "10.0.0.0/20"), (6, "10.0.0.0/18")])
+def test_vpc_cidr_the_subnets_cannot_fit_is_one_line_not_a_jsii_trace(zones: int, cidr: str) -> None:
+    rejected(raw_config(availability_zones=zones, vpc_cidr=cidr), "vpc_cidr", cidr, f"subnets of {zones} AZs", "or larger")
+
+
+@pytest.mark.parametrize(("zones", "cidr"), [(2, "10.0.0.0/18"), (3, "10.0.0.0/17"), (6, "10.0.0.0/17"), (2, "172.16.0.0/16")])
+def test_vpc_cidr_that_fits_the_subnets_is_accepted(zones: int, cidr: str) -> None:
+    assert parse(raw_config(availability_zones=zones, nat_gateways=1, vpc_cidr=cidr)).vpc_cidr == cidr
 
 
 # --- alarms, account, region, tags ----------------------------------------------------------------------------
@@ -585,3 +608,14 @@ def test_long_values_are_shortened_in_the_message() -> None:
     assert info.value.field == "service_name" and info.value.value == name
     assert "\n" not in message and len(message) < 400
     assert repr(name)[:117] + "..." in message
+
+
+def test_replacing_fields_revalidates_the_whole_configuration() -> None:
+    """Tests and tools derive variants with ``dataclasses.replace``; the pydantic models check them again."""
+    import dataclasses
+
+    config = parse(raw_config(database={"instance_class": "r6g.large"}))
+    changed = dataclasses.replace(config, max_count=6, database=dataclasses.replace(config.database, database_name="farmers"))
+    assert (changed.max_count, changed.database.database_name, changed.database.instance_class) == (6, "farmers", "r6g.large")
+    with pytest.raises(ValueError, match="desired_count"):
+        dataclasses.replace(config, desired_count=9)

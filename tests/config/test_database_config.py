@@ -20,6 +20,8 @@ MINIMAL: dict[str, Any] = {
     "region": "eu-central-1",
     "availability_zones": 2,
     "image": {"repository": "ava-olo-monitoring-dashboards", "tag": "v1.0.0"},
+    "retain_data": False,
+    "allow_plain_http": True,
 }
 SECRET_ARN = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:ava-olo/key-AbC123"
 KMS_ARN = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

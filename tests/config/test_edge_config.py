@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ava_olo_constructs.waf import DEFAULT_RATE_LIMITS, RateLimit
+from ava_olo_constructs import waf_defaults
+from ava_olo_constructs.waf import RateLimit
 from stacks.config import ConfigError, load_environment
 from stacks.config.loader import parse_environment
 
@@ -37,7 +38,9 @@ def rejected(field: str, **overrides) -> ConfigError:
 def test_a_valid_production_tier_environment_loads():
     config = parse()
     assert config.tier == "production" and config.https.certificate_arn_parameter == "/ava-olo/prod/certificate-arn"
-    assert config.waf.rate_limits == DEFAULT_RATE_LIMITS
+    assert [(r.name, r.path_prefix, r.limit, r.window_seconds) for r in config.waf.rate_limits] == list(
+        waf_defaults.SEED_RATE_LIMITS
+    )
 
 
 def test_production_tier_without_a_certificate_is_rejected():

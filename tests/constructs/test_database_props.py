@@ -11,7 +11,7 @@ import pytest
 from aws_cdk import RemovalPolicy
 
 from ava_olo_constructs import database_defaults as defaults
-from ava_olo_constructs.database import AuroraPostgresDatabaseProps, window_minutes
+from ava_olo_constructs.database import AuroraPostgresDatabaseProps, window_minutes, windows_overlap
 from ava_olo_constructs.validation import PropsError
 
 
@@ -42,7 +42,7 @@ def test_defaults_validate() -> None:
 def test_defaults_are_the_seed_practices() -> None:
     p = props()
     assert p.engine_version == "17.9"
-    assert p.database_name == "farmer_crm"
+    assert p.database_name == "app" and p.master_user == "app_admin"
     assert p.instance_class is None and p.reader_count == 0
     assert p.backup_window == "02:00-02:30"
     assert p.maintenance_window == "sun:03:00-sun:03:30"
@@ -76,43 +76,66 @@ def test_a_provisioned_production_shape_validates() -> None:
 @pytest.mark.parametrize(
     "window",
     [
-        pytest.param("01:30-02:00", id="before-the-window"),
-        pytest.param("03:45-04:15", id="ends-after-04:00"),
         pytest.param("02:00-02:15", id="shorter-than-30-minutes"),
+        pytest.param("23:50-00:10", id="shorter-than-30-minutes-past-midnight"),
+        pytest.param("12:00-12:00", id="empty"),
         pytest.param("2:00-2:30", id="single-digit-hours"),
-        pytest.param("25:00-25:30", id="hour-25"),
+        pytest.param("24:00-24:30", id="hour-24"),
         pytest.param("02:60-03:30", id="minute-60"),
-        pytest.param("02:30-02:00", id="end-before-start"),
         pytest.param("02:00-02:30 ", id="trailing-space"),
         pytest.param("sun:02:00-sun:02:30", id="weekly-format"),
         pytest.param(None, id="none"),
         pytest.param(230, id="number"),
     ],
 )
-def test_bad_backup_windows_are_rejected(window: Any) -> None:
+def test_backup_windows_rds_refuses_are_refused_in_one_line(window: Any) -> None:
     error = rejected("backup_window", backup_window=window)
     assert error.value == window
-    assert "02:00-04:00" in str(error)
+    assert "hh24:mi-hh24:mi" in str(error) and "30 minutes" in str(error)
 
 
-def test_window_may_fill_the_whole_low_traffic_window_edge_to_edge() -> None:
-    assert window_minutes("backup_window", "03:30-04:00", weekly=False) == (210, 240)
-    assert window_minutes("backup_window", "02:00-02:30", weekly=False) == (120, 150)
+@pytest.mark.parametrize(
+    ("window", "minutes"),
+    [
+        pytest.param("12:00-12:30", (720, 750), id="noon-exactly-30-minutes"),
+        pytest.param("23:45-00:15", (1425, 1455), id="past-midnight"),
+        pytest.param("08:30-08:00", (510, 1440 + 480), id="all-day-but-the-maintenance-half-hour"),
+        pytest.param("05:00-07:00", (300, 420), id="sao-paulo-night"),
+    ],
+)
+def test_any_backup_window_rds_accepts_is_accepted(window: str, minutes: tuple[int, int]) -> None:
+    """The seed's 02:00-04:00 UTC is the default, not a limit (it is 23:00-01:00 in Sao Paulo)."""
+    assert window_minutes("backup_window", window, weekly=False) == minutes
+    props(backup_window=window, maintenance_window="wed:08:00-wed:08:30").validate()
 
 
 @pytest.mark.parametrize(
     "window",
     [
-        pytest.param("mon:03:00-tue:03:30", id="two-days"),
-        pytest.param("sun:04:00-sun:04:30", id="outside"),
         pytest.param("sun:03:00-sun:03:15", id="too-short"),
+        pytest.param("sun:23:50-mon:00:10", id="too-short-past-midnight"),
         pytest.param("03:00-03:30", id="daily-format"),
         pytest.param("Sun:03:00-Sun:03:30", id="capitalised-day"),
         pytest.param("sunday:03:00-sunday:03:30", id="long-day"),
+        pytest.param("sun:03:00-sun:03:00", id="empty"),
     ],
 )
-def test_bad_maintenance_windows_are_rejected(window: str) -> None:
-    rejected("maintenance_window", maintenance_window=window)
+def test_maintenance_windows_rds_refuses_are_refused_in_one_line(window: str) -> None:
+    error = rejected("maintenance_window", maintenance_window=window)
+    assert "ddd:hh24:mi-ddd:hh24:mi" in str(error) and "30 minutes" in str(error)
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        pytest.param("sun:04:00-sun:04:30", id="after-the-seed-window"),
+        pytest.param("mon:21:00-tue:03:30", id="two-days"),
+        pytest.param("sun:23:45-mon:00:15", id="past-midnight"),
+        pytest.param("sat:13:00-sat:13:30", id="afternoon"),
+    ],
+)
+def test_any_maintenance_window_rds_accepts_is_accepted(window: str) -> None:
+    props(maintenance_window=window, backup_window="20:00-20:30").validate()
 
 
 def test_maintenance_overlapping_the_backup_window_is_rejected() -> None:
@@ -126,6 +149,25 @@ def test_partial_overlap_is_rejected() -> None:
     assert "overlap" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("backup", "maintenance", "overlap"),
+    [
+        ("23:30-00:30", "mon:00:00-mon:00:45", True),  # the backup window of Sunday night runs into Monday
+        ("23:30-00:30", "sun:23:00-mon:01:00", True),
+        ("00:00-00:30", "sun:23:45-mon:00:15", True),  # the maintenance window wraps past the week's end
+        ("02:00-02:30", "sun:02:30-sun:03:00", False),  # touching is not overlapping
+        ("02:00-02:30", "sat:23:00-sun:02:00", False),
+        ("02:00-02:30", "mon:00:00-tue:03:00", True),  # a day-long window meets every daily backup
+    ],
+)
+def test_overlap_is_checked_across_midnight_and_the_week(backup: str, maintenance: str, overlap: bool) -> None:
+    assert windows_overlap(backup, maintenance) is overlap
+    if overlap:
+        rejected("maintenance_window", backup_window=backup, maintenance_window=maintenance)
+    else:
+        props(backup_window=backup, maintenance_window=maintenance).validate()
+
+
 def test_window_minutes_returns_minutes_after_midnight() -> None:
     assert window_minutes("w", "sun:03:00-sun:03:30", weekly=True) == (180, 210)
     assert window_minutes("w", "02:15-03:40", weekly=False) == (135, 220)
@@ -133,7 +175,7 @@ def test_window_minutes_returns_minutes_after_midnight() -> None:
 
 def test_window_minutes_names_the_field_it_was_given() -> None:
     with pytest.raises(PropsError) as caught:
-        window_minutes("database.backup_window", "01:00-01:30", weekly=False)
+        window_minutes("database.backup_window", "01:00-01:15", weekly=False)
     assert caught.value.field == "database.backup_window"
 
 
@@ -155,10 +197,10 @@ def test_bad_engine_versions_are_rejected(version: Any) -> None:
 
 def test_destroy_removal_policy_is_rejected() -> None:
     error = rejected("removal_policy", removal_policy=RemovalPolicy.DESTROY)
-    assert "SNAPSHOT or RETAIN" in str(error)
+    assert "SNAPSHOT, RETAIN_ON_UPDATE_OR_DELETE or RETAIN" in str(error)
 
 
-@pytest.mark.parametrize("policy", [RemovalPolicy.SNAPSHOT, RemovalPolicy.RETAIN])
+@pytest.mark.parametrize("policy", [RemovalPolicy.SNAPSHOT, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, RemovalPolicy.RETAIN])
 def test_snapshot_and_retain_are_allowed(policy: RemovalPolicy) -> None:
     props(removal_policy=policy).validate()
 

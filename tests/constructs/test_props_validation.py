@@ -22,9 +22,9 @@ def _props(**overrides) -> FargateWebServiceProps:
         ({"environment": {"APP_VERSION": "v9.9.9"}}, "environment"),
         ({"cpu": 512, "memory_mib": 8192}, "memory_mib"),
         ({"container_port": 70000}, "container_port"),
-        ({"app_version": "latest"}, "app_version"),
-        ({"deregistration_delay": Duration.seconds(300)}, "deregistration_delay"),
-        ({"min_healthy_percent": 50}, "min_healthy_percent"),
+        ({"app_version": ""}, "app_version"),
+        ({"deregistration_delay": Duration.seconds(3601)}, "deregistration_delay"),
+        ({"min_healthy_percent": 101}, "min_healthy_percent"),
         ({"health_check_timeout": Duration.seconds(30)}, "health_check_timeout"),
         ({"health_check_path": "health"}, "health_check_path"),
         ({"log_retention_days": 0}, "log_retention_days"),
@@ -74,3 +74,51 @@ def test_names_keep_seed_names_only_when_asked():
     assert dev.stack_name("network") == "ava-olo-dev-network"
     with pytest.raises(PropsError):
         ResourceNames(environment="Dev", service="x")
+
+
+# --- AWS's limits, not one team's policy (the rule pack holds the seed's values) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"deregistration_delay": Duration.seconds(0)},
+        {"deregistration_delay": Duration.seconds(300)},  # ELB's own default
+        {"deregistration_delay": Duration.seconds(3600)},
+        {"min_healthy_percent": 0, "max_healthy_percent": 100},
+        {"min_healthy_percent": 50},
+        {"min_healthy_percent": 99, "max_healthy_percent": 100},
+        {"min_healthy_percent": 100, "max_healthy_percent": 200},
+        {"app_version": "latest"},
+        {"app_version": "1.2.3"},
+        {"app_version": "main_2024-01-01.build.7"},
+        {"app_version": "_" + "a" * 127},
+    ],
+)
+def test_values_aws_accepts_are_accepted(overrides):
+    _props(allow_plain_http=True, **overrides).validate()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "allowed"),
+    [
+        ({"deregistration_delay": Duration.seconds(3601)}, "deregistration_delay", "0 to 3600"),
+        ({"min_healthy_percent": -1}, "min_healthy_percent", "0 to 100"),
+        ({"min_healthy_percent": 101}, "min_healthy_percent", "0 to 100"),
+        ({"max_healthy_percent": 99}, "max_healthy_percent", "100 to 200"),
+        ({"max_healthy_percent": 201}, "max_healthy_percent", "100 to 200"),
+        ({"min_healthy_percent": 100, "max_healthy_percent": 100}, "max_healthy_percent", "above min_healthy_percent"),
+        ({"app_version": ""}, "app_version", "image tag"),
+        ({"app_version": "-rc1"}, "app_version", "image tag"),
+        ({"app_version": ".hidden"}, "app_version", "image tag"),
+        ({"app_version": "v1.0.0+build"}, "app_version", "image tag"),
+        ({"app_version": "a" * 129}, "app_version", "image tag"),
+        ({"app_version": None}, "app_version", "image tag"),
+    ],
+)
+def test_values_beyond_aws_limits_are_refused_in_one_line(overrides, field, allowed):
+    with pytest.raises(PropsError) as caught:
+        _props(**overrides).validate()
+    message = str(caught.value)
+    assert caught.value.field == field and message.startswith(f"{field}: ") and "\n" not in message
+    assert allowed in message and "seed" not in message

@@ -1,342 +1,31 @@
-"""`ava-olo guard`: a deploy must never delete or replace a stateful resource ("Nothing stateful is lost").
+"""`ava-olo guard` and the stack policy: a deploy must never delete or replace a stateful resource.
 
-Hand-made template dicts for each kind of violation and for the changes that must pass; then real template pairs
-synthesized in-process from the project (staging) and from the construct library; then the CLI, in two-file mode
-and in ``--cdk-out`` mode against a botocore ``Stubber`` (no AWS account). Three Apps are synthesized, each once per
-module: the staging baseline, one staging variant, and the library's database under two construct ids.
+The verdict comes from CloudFormation: recorded ``DescribeChangeSet`` responses (botocore's ``Stubber`` checks them
+against the service model) and moto's change sets. The offline mode reads the registry schemas bundled with
+cfn-lint and gives the same verdicts on real template pairs synthesized from the project and the library.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
-from types import SimpleNamespace
+import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_ec2 as ec2
-from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
+from moto import mock_aws
 
 from ava_olo_constructs import AuroraPostgresDatabase, AuroraPostgresDatabaseProps
-from ava_olo_ops import stateful_guard
+from ava_olo_ops import stack_policy, stateful_guard
 from ava_olo_ops.cli import main
-from ava_olo_ops.stateful_guard import (
-    REPLACEMENT_RULES,
-    STATEFUL_TYPES,
-    GuardInputError,
-    Violation,
-    compare,
-    format_violation,
-)
+from ava_olo_ops.stateful_guard import compare, guard_change_set
 from stacks.composition import build_environment, create_app
-
-# ----------------------------------------------------------------------------------------------------------------
-# Hand-made templates
-# ----------------------------------------------------------------------------------------------------------------
-
-
-def cluster(**props: Any) -> dict[str, Any]:
-    return {
-        "Type": "AWS::RDS::DBCluster",
-        "DeletionPolicy": "Retain",
-        "UpdateReplacePolicy": "Retain",
-        "Properties": {
-            "DBClusterIdentifier": "farmer-crm",
-            "DatabaseName": "farmer_crm",
-            "Engine": "aurora-postgresql",
-            "EngineVersion": "17.9",
-            "KmsKeyId": {"Fn::GetAtt": ["Key", "Arn"]},
-            "StorageEncrypted": True,
-            "Port": 5432,
-            "Tags": [{"Key": "Version", "Value": "v1.0.0"}],
-            **props,
-        },
-    }
-
-
-def key(**props: Any) -> dict[str, Any]:
-    return {
-        "Type": "AWS::KMS::Key",
-        "DeletionPolicy": "Retain",
-        "UpdateReplacePolicy": "Retain",
-        "Properties": {
-            "Description": "farmer-crm data", "EnableKeyRotation": True, "KeyPolicy": {"Version": "2012-10-17"}, **props,
-        },
-    }
-
-
-def ecs_service(desired: int = 2) -> dict[str, Any]:
-    return {"Type": "AWS::ECS::Service", "Properties": {"DesiredCount": desired, "Cluster": {"Ref": "Cluster"}}}
-
-
-def template(**resources: Any) -> dict[str, Any]:
-    return {"Resources": resources}
-
-
-def base() -> dict[str, Any]:
-    return template(Key=key(), Other=key(Description="other"), Database=cluster(), Service=ecs_service())
-
-
-def with_resource(tpl: dict[str, Any], logical_id: str, **changes: Any) -> dict[str, Any]:
-    """A deep copy of ``tpl`` whose resource ``logical_id`` has ``changes`` applied (Properties merged)."""
-    out = copy.deepcopy(tpl)
-    resource = out["Resources"][logical_id]
-    for name, value in changes.items():
-        if name == "Properties":
-            resource["Properties"].update(value)
-        elif value is None:
-            resource.pop(name, None)
-        else:
-            resource[name] = value
-    return out
-
-
-def only(violations: list[Violation]) -> Violation:
-    assert len(violations) == 1, [format_violation(v) for v in violations]
-    return violations[0]
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Violations
-# ----------------------------------------------------------------------------------------------------------------
-
-
-def test_a_replacing_property_change_names_resource_property_and_values():
-    v = only(compare(base(), with_resource(base(), "Database", Properties={"DatabaseName": "farmers"})))
-    assert (v.logical_id, v.resource_type, v.property, v.old, v.new) == (
-        "Database", "AWS::RDS::DBCluster", "DatabaseName", "farmer_crm", "farmers",
-    )
-    line = format_violation(v)
-    assert line.startswith("Database (AWS::RDS::DBCluster): change requires replacement")
-    assert line.endswith('— DatabaseName: "farmer_crm" -> "farmers"')
-    assert "UpdateReplacePolicy Retain" in line
-
-
-def test_a_changed_ref_target_is_a_change_and_an_added_replacing_property_too():
-    new = with_resource(base(), "Database", Properties={"KmsKeyId": {"Fn::GetAtt": ["Other", "Arn"]}})
-    assert only(compare(base(), new)).property == "KmsKeyId"
-    new = copy.deepcopy(base())
-    new["Resources"]["Database"]["Properties"]["SnapshotIdentifier"] = "before-migration"
-    v = only(compare(base(), new))
-    assert (v.property, v.old, v.new) == ("SnapshotIdentifier", None, "before-migration")
-    assert "(absent) -> \"before-migration\"" in format_violation(v)
-
-
-def test_deleting_a_stateful_resource_says_what_happens_to_it():
-    old = base()
-    old["Resources"]["Bucket"] = {"Type": "AWS::S3::Bucket", "Properties": {}}  # no DeletionPolicy: Delete
-    new = copy.deepcopy(old)
-    del new["Resources"]["Bucket"]
-    v = only(compare(old, new))
-    assert (v.logical_id, v.property, v.old, v.new) == ("Bucket", "logical ID", "Bucket", None)
-    assert "deleted: not in the new template, so it is DELETED with its data" in v.reason
-
-    new = copy.deepcopy(base())
-    del new["Resources"]["Key"]
-    assert "orphaned, not deleted (DeletionPolicy Retain)" in only(compare(base(), new)).reason
-
-
-def test_a_logical_id_change_with_the_same_physical_name_is_probably_a_rename():
-    new = copy.deepcopy(base())
-    new["Resources"]["FarmerDatabase"] = new["Resources"].pop("Database")
-    v = only(compare(base(), new))
-    assert (v.logical_id, v.property, v.old, v.new) == ("Database", "logical ID", "Database", "FarmerDatabase")
-    assert 'probably renamed from Database to FarmerDatabase (same DBClusterIdentifier "farmer-crm")' in v.reason
-
-
-def test_a_rename_without_a_physical_name_is_found_by_its_properties_ref_targets_ignored():
-    old = template(Key=key(), Cluster=cluster(), Writer={"Type": "AWS::RDS::DBInstance", "Properties": {
-        "DBClusterIdentifier": {"Ref": "Cluster"}, "DBInstanceClass": "db.serverless", "Engine": "aurora-postgresql",
-        "PromotionTier": 0, "MonitoringRoleArn": {"Fn::GetAtt": ["MonitoringRole", "Arn"]}}})
-    new = copy.deepcopy(old)
-    writer = new["Resources"].pop("Writer")
-    writer["Properties"]["DBClusterIdentifier"] = {"Ref": "RenamedCluster"}
-    new["Resources"]["RenamedWriter"] = writer
-    new["Resources"]["RenamedCluster"] = new["Resources"].pop("Cluster")
-    new["Resources"]["Unrelated"] = {"Type": "AWS::RDS::DBInstance", "Properties": {"DBInstanceClass": "db.r6g.large"}}
-    violations = {v.logical_id: v for v in compare(old, new)}
-    assert set(violations) == {"Cluster", "Writer"}
-    v = violations["Writer"]
-    assert v.new == "RenamedWriter"
-    assert "probably renamed from Writer to RenamedWriter (100 % of its properties are the same)" in v.reason
-
-
-def test_a_deleted_resource_with_no_lookalike_is_not_called_a_rename():
-    new = copy.deepcopy(base())
-    del new["Resources"]["Database"]
-    new["Resources"]["Analytics"] = cluster(DBClusterIdentifier="analytics", DatabaseName="analytics", EngineVersion="16.4")
-    v = only(compare(base(), new))
-    assert v.reason.startswith("deleted:") and v.new is None
-
-
-def test_a_type_change_under_the_same_logical_id_is_a_replacement():
-    new = copy.deepcopy(base())
-    new["Resources"]["Database"] = {"Type": "AWS::RDS::DBInstance", "Properties": {"DBInstanceClass": "db.t4g.micro"}}
-    v = only(compare(base(), new))
-    assert (v.property, v.old, v.new) == ("Type", "AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
-    assert v.reason.startswith("type changed")
-
-
-@pytest.mark.parametrize("attribute", ["DeletionPolicy", "UpdateReplacePolicy"])
-@pytest.mark.parametrize("new_value", ["Delete", None])
-def test_a_weakened_policy_is_a_violation(attribute, new_value):
-    new = with_resource(base(), "Key", **{attribute: new_value})
-    v = only(compare(base(), new))
-    assert (v.logical_id, v.property, v.old, v.new) == ("Key", attribute, "Retain", new_value)
-    assert f"{attribute} weakened from Retain to Delete" in v.reason
-    if new_value is None:
-        assert "absent: the default is Delete" in v.reason
-
-
-def test_policy_defaults_follow_the_documentation():
-    # A DBCluster without DeletionPolicy is snapshotted, so Snapshot -> absent loses nothing...
-    old = with_resource(base(), "Database", DeletionPolicy="Snapshot")
-    assert compare(old, with_resource(old, "Database", DeletionPolicy=None)) == []
-    # ...but its UpdateReplacePolicy defaults to Delete, and so does a Bucket's DeletionPolicy.
-    assert only(compare(old, with_resource(old, "Database", UpdateReplacePolicy=None))).property == "UpdateReplacePolicy"
-    bucket = template(Logs={"Type": "AWS::S3::Bucket", "DeletionPolicy": "RetainExceptOnCreate", "Properties": {}})
-    assert only(compare(bucket, with_resource(bucket, "Logs", DeletionPolicy=None))).old == "RetainExceptOnCreate"
-    # Retain -> Snapshot keeps the data.
-    assert compare(base(), with_resource(base(), "Database", DeletionPolicy="Snapshot")) == []
-
-
-def test_immutable_kms_properties_and_conditional_replacements_are_reported_as_such():
-    v = only(compare(base(), with_resource(base(), "Key", Properties={"KeySpec": "RSA_2048"})))
-    assert v.property == "KeySpec" and v.reason.startswith("immutable property changed")
-    v = only(compare(base(), with_resource(base(), "Database", Properties={"Engine": "aurora-mysql"})))
-    assert v.property == "Engine" and v.reason.startswith("may require replacement")
-
-
-def test_availability_zone_replaces_aurora_members_only():
-    def instance(az: str, **props: Any) -> dict[str, Any]:
-        return template(Db={"Type": "AWS::RDS::DBInstance", "Properties": {"AvailabilityZone": az, **props}})
-
-    member = {"DBClusterIdentifier": {"Ref": "Cluster"}}
-    moved = compare(instance("eu-central-1a", **member), instance("eu-central-1b", **member))
-    assert only(moved).property == "AvailabilityZone"
-    assert compare(instance("eu-central-1a"), instance("eu-central-1b")) == []
-
-
-def test_a_stateful_resource_that_becomes_conditional_is_reported():
-    v = only(compare(base(), with_resource(base(), "Database", Condition="IsProduction")))
-    assert (v.property, v.old, v.new) == ("Condition", None, "IsProduction")
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Safe changes
-# ----------------------------------------------------------------------------------------------------------------
-
-
-def _added_bucket(tpl: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(tpl)
-    out["Resources"]["NewBucket"] = {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "Properties": {}}
-    return out
-
-
-def _without(tpl: dict[str, Any], logical_id: str) -> dict[str, Any]:
-    out = copy.deepcopy(tpl)
-    del out["Resources"][logical_id]
-    return out
-
-
-SAFE_CHANGES = {
-    "desired count": lambda t: with_resource(t, "Service", Properties={"DesiredCount": 3}),
-    "tag": lambda t: with_resource(t, "Database", Properties={"Tags": [{"Key": "Version", "Value": "v1.1.0"}]}),
-    "engine version": lambda t: with_resource(t, "Database", Properties={"EngineVersion": "17.10"}),
-    "key description": lambda t: with_resource(t, "Key", Properties={"Description": "farmer-crm data (v2)"}),
-    "deletion policy strengthened": lambda t: with_resource(
-        with_resource(t, "Database", DeletionPolicy="Delete"), "Database", DeletionPolicy="Retain"),
-    "new stateful resource": _added_bucket,
-    "stateless resource deleted": lambda t: _without(t, "Service"),
-    "key order and scalar spelling": lambda t: with_resource(t, "Database", Properties={
-        "StorageEncrypted": "true", "Port": "5432", "KmsKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}),
-}
-
-
-@pytest.mark.parametrize("change", SAFE_CHANGES, ids=list(SAFE_CHANGES))
-def test_safe_changes_pass(change):
-    old = base()
-    if change == "deletion policy strengthened":
-        old = with_resource(old, "Database", DeletionPolicy="Delete")
-    assert compare(old, SAFE_CHANGES[change](base())) == []
-
-
-def test_dict_key_order_never_matters():
-    old = with_resource(base(), "Database", Properties={"KmsKeyId": {"Fn::Join": ["", ["a", {"Ref": "Key"}]]}})
-    reordered = json.loads(json.dumps(old["Resources"]["Database"], sort_keys=True))
-    new = copy.deepcopy(old)
-    new["Resources"]["Database"] = dict(reversed(list(reordered.items())))
-    assert compare(old, new) == []
-
-
-@pytest.mark.parametrize("bad", [[], {"AWSTemplateFormatVersion": "2010-09-09"}, {"Resources": {"X": {"Properties": {}}}}])
-def test_not_a_template_is_bad_input(bad):
-    with pytest.raises(GuardInputError):
-        compare(bad, base())
-
-
-def test_violation_is_a_frozen_dataclass():
-    v = Violation("Db", "AWS::RDS::DBCluster", "why")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        v.reason = "other"  # type: ignore[misc]
-    assert (v.property, v.old, v.new) == (None, None, None)
-    assert format_violation(v) == "Db (AWS::RDS::DBCluster): why"
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# The replacement table: what the task asked for, and what CloudFormation's registry schemas say
-# ----------------------------------------------------------------------------------------------------------------
-
-REQUIRED = {
-    "AWS::RDS::DBCluster": {"DBClusterIdentifier", "Engine", "DatabaseName", "MasterUsername", "StorageEncrypted",
-                            "KmsKeyId", "DBSubnetGroupName", "EngineMode", "SourceDBClusterIdentifier",
-                            "SnapshotIdentifier", "AvailabilityZones"},
-    "AWS::RDS::DBInstance": {"DBInstanceIdentifier", "DBClusterIdentifier", "Engine", "AvailabilityZone", "KmsKeyId",
-                             "StorageEncrypted", "DBSubnetGroupName"},
-    "AWS::RDS::DBSubnetGroup": {"DBSubnetGroupName"},
-    "AWS::RDS::DBClusterParameterGroup": {"Family", "DBClusterParameterGroupName", "Description"},
-    "AWS::RDS::DBParameterGroup": {"Family", "DBParameterGroupName", "Description"},
-    "AWS::SecretsManager::Secret": {"Name"},
-    "AWS::KMS::Key": {"KeySpec", "KeyUsage"},
-    "AWS::Logs::LogGroup": {"LogGroupName"},
-    "AWS::S3::Bucket": {"BucketName"},
-    "AWS::ECR::Repository": {"RepositoryName", "EncryptionConfiguration"},
-    "AWS::Backup::BackupVault": {"BackupVaultName", "EncryptionKeyArn"},
-    "AWS::DynamoDB::Table": {"TableName"},
-}
-
-
-def test_the_table_covers_every_stateful_type_and_required_property():
-    assert set(REQUIRED) == STATEFUL_TYPES == set(REPLACEMENT_RULES)
-    for kind, names in REQUIRED.items():
-        assert names <= {r.property for r in REPLACEMENT_RULES[kind]}, kind
-    assert "Description" not in {r.property for r in REPLACEMENT_RULES["AWS::KMS::Key"]}
-
-
-def test_the_table_agrees_with_the_registry_schemas_bundled_with_cfn_lint():
-    schema_manager = pytest.importorskip("cfnlint.schema").PROVIDER_SCHEMA_MANAGER
-    for kind, rules in REPLACEMENT_RULES.items():
-        schema = schema_manager.get_resource_schema("us-east-1", kind).schema
-
-        def top_level(key: str) -> set[str]:
-            return {p.split("/")[2] for p in schema.get(key, []) if p.count("/") == 2}
-
-        create_only, conditional = top_level("createOnlyProperties"), top_level("conditionalCreateOnlyProperties")
-        replacing = {r.property for r in rules if r.effect == stateful_guard.REPLACEMENT}
-        assert create_only <= replacing, (kind, create_only - replacing)
-        # Listed as replacing although the schema says "conditionally": the reference page says Replacement.
-        assert replacing - create_only <= conditional, (kind, replacing - create_only - conditional)
-        for rule in rules:
-            if rule.effect == stateful_guard.CONDITIONAL:
-                assert rule.property in conditional | create_only, (kind, rule.property)
-            if rule.effect == stateful_guard.IMMUTABLE:  # documented on the page, not in the schema
-                assert rule.property in schema["properties"], (kind, rule.property)
-
 
 # ----------------------------------------------------------------------------------------------------------------
 # Real templates from the project: staging, and one variant (one more App)
@@ -385,46 +74,15 @@ def variant(staging, tmp_path_factory):
 
 
 def _service_desired_count(tpl: dict[str, Any]) -> Any:
-    (service,) = [r for r in tpl["Resources"].values() if r["Type"] == "AWS::ECS::Service"]
-    return service["Properties"]["DesiredCount"]
+    """The task count the stack manages: autoscaling's minimum (the service has no DesiredCount, issue 12)."""
+    (target,) = [r for r in tpl["Resources"].values() if r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"]
+    return target["Properties"]["MinCapacity"]
 
 
 def _write(tmp_path: Path, name: str, tpl: dict[str, Any]) -> str:
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(tpl))
     return str(path)
-
-
-def test_a_template_compared_with_itself_is_safe(staging):
-    for name in STACKS:
-        assert compare(staging[1][name], staging[1][name]) == [], name
-
-
-def test_a_desired_count_change_passes_for_all_three_stacks(staging, variant, tmp_path, capsys):
-    old = staging[1]
-    assert (_service_desired_count(old["service"]), _service_desired_count(variant["service"])) == (2, 3)
-    assert variant["network"] == old["network"]
-    for name in ("network", "service"):
-        files = [_write(tmp_path, f"old-{name}", old[name]), _write(tmp_path, f"new-{name}", variant[name])]
-        assert main(["guard", *files]) == 0
-        assert "guard: OK" in capsys.readouterr().out
-    # The data stack differs only by the database name: the desired count adds nothing there.
-    (v,) = compare(old["data"], variant["data"])
-    assert v.property == "DatabaseName"
-
-
-def test_a_database_name_change_is_a_replacement_of_the_cluster(staging, variant, tmp_path, capsys):
-    old, new = staging[1]["data"], variant["data"]
-    (cluster_id,) = [i for i, r in old["Resources"].items() if r["Type"] == "AWS::RDS::DBCluster"]
-    v = only(compare(old, new))
-    assert (v.logical_id, v.resource_type, v.property, v.old, v.new) == (
-        cluster_id, "AWS::RDS::DBCluster", "DatabaseName", "farmer_crm", "farmers",
-    )
-    assert main(["guard", _write(tmp_path, "old", old), _write(tmp_path, "new", new)]) == 1
-    out = capsys.readouterr().out.splitlines()
-    assert out[0] == format_violation(v)
-    assert out[0].startswith(f"{cluster_id} (AWS::RDS::DBCluster): change requires replacement")
-    assert out[-1].startswith("guard: FAILED — 1 violation")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -451,175 +109,258 @@ def renamed_database() -> tuple[dict[str, Any], dict[str, Any]]:
     return assembly.get_stack_artifact("Before").template, assembly.get_stack_artifact("After").template
 
 
-def test_a_construct_id_rename_names_the_cluster_as_probably_renamed(renamed_database, tmp_path, capsys):
+# ----------------------------------------------------------------------------------------------------------------
+# The offline mode reads the schemas, not a table
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def test_stateful_types_and_create_only_properties_come_from_cfn_lint():
+    import cfnlint
+
+    spec = json.loads((Path(cfnlint.__file__).parent / "data/AdditionalSpecs/StatefulResources.json").read_text())
+    assert stateful_guard.stateful_types() == set(spec["ResourceTypes"])
+    assert "/properties/DatabaseName" in stateful_guard.schema("AWS::RDS::DBCluster")["createOnlyProperties"]
+    names = {t: stateful_guard.name_property(t) for t in ("AWS::RDS::DBCluster", "AWS::RDS::DBInstance",
+                                                        "AWS::SecretsManager::Secret", "AWS::KMS::Key")}
+    assert names == {"AWS::RDS::DBCluster": "DBClusterIdentifier", "AWS::RDS::DBInstance": "DBInstanceIdentifier",
+                     "AWS::SecretsManager::Secret": "Name", "AWS::KMS::Key": None}
+    assert not hasattr(stateful_guard, "REPLACEMENT_RULES")
+
+
+def test_a_template_compared_with_itself_is_safe(staging):
+    for name in STACKS:
+        assert compare(staging[1][name], staging[1][name]) == [], name
+
+
+def test_offline_a_desired_count_change_passes_and_a_database_name_change_replaces_the_cluster(staging, variant, tmp_path, capsys):
+    old = staging[1]
+    assert (_service_desired_count(old["service"]), _service_desired_count(variant["service"])) == (2, 1)  # min_count 2 -> 1: the count the stack manages changes
+    files = [_write(tmp_path, "old-service", old["service"]), _write(tmp_path, "new-service", variant["service"])]
+    assert main(["guard", *files]) == 0
+    assert "guard: OK" in capsys.readouterr().out
+    (cluster_id,) = [i for i, r in old["data"]["Resources"].items() if r["Type"] == "AWS::RDS::DBCluster"]
+    # The master user's default derives from the database name, so it changes too; both replace the cluster.
+    (v,) = [v for v in compare(old["data"], variant["data"]) if "DatabaseName" in v.reason]
+    assert v.logical_id == cluster_id and '"farmer_crm" -> "farmers"' in v.reason
+    assert "custom-named (DBClusterIdentifier), so CloudFormation refuses the update" in v.reason
+    assert main(["guard", _write(tmp_path, "old", old["data"]), _write(tmp_path, "new", variant["data"])]) == 1
+    out = capsys.readouterr().out
+    assert f"{cluster_id} (AWS::RDS::DBCluster): DatabaseName" in out and "guard: FAILED" in out
+
+
+def test_offline_a_construct_id_rename_fails_naming_the_cluster_secret_and_key(renamed_database):
     before, after = renamed_database
-    violations = {v.logical_id: v for v in compare(before, after)}
+    found = {v.logical_id: v for v in compare(before, after)}
     (old_id,) = [i for i, r in before["Resources"].items() if r["Type"] == "AWS::RDS::DBCluster"]
     (new_id,) = [i for i, r in after["Resources"].items() if r["Type"] == "AWS::RDS::DBCluster"]
-    assert old_id.startswith("DatabaseCluster") and new_id.startswith("FarmerDatabaseCluster")
-    v = violations[old_id]
-    assert (v.property, v.old, v.new) == ("logical ID", old_id, new_id)
-    assert f'probably renamed from {old_id} to {new_id} (same DBClusterIdentifier "farmer-crm-test")' in v.reason
-    # The secret and the key move with it; nothing stateful of the database is silently dropped.
-    kinds = {v.resource_type for v in violations.values()}
+    assert f"renamed to {new_id} with the same DBClusterIdentifier: creating it fails (\"already exists\")" in found[old_id].reason
+    kinds = {v.resource_type for v in found.values()}
     assert {"AWS::RDS::DBCluster", "AWS::RDS::DBInstance", "AWS::SecretsManager::Secret", "AWS::KMS::Key"} <= kinds
+    key = next(v for v in found.values() if v.resource_type == "AWS::KMS::Key")
+    assert key.reason.startswith("removed from the template")  # a key has no name: the new one is a new key
 
-    assert main(["guard", _write(tmp_path, "before", before), _write(tmp_path, "after", after)]) != 0
+
+def test_offline_an_unnamed_replacement_says_a_new_empty_one_is_created_and_a_weakened_policy_fails():
+    old = {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"KmsKeyId": "a"},
+                                  "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}}}
+    new = json.loads(json.dumps(old))
+    new["Resources"]["Logs"]["DeletionPolicy"] = "Delete"
+    (v,) = compare(old, new)
+    assert v.reason.startswith("DeletionPolicy weakened from Retain to Delete")
+    secret = {"Resources": {"S": {"Type": "AWS::SecretsManager::Secret", "Properties": {}}}}
+    renamed = {"Resources": {"S": {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "x"}}}}
+    (v,) = compare(secret, renamed)
+    assert "a new, EMPTY resource is created and the old one and its data are DELETED" not in v.reason  # now named
+    assert "custom-named (Name)" in v.reason
+    (v,) = compare(renamed, secret)
+    assert "a new, EMPTY resource is created and the old one and its data are DELETED (UpdateReplacePolicy Delete)" in v.reason
+
+
+@pytest.mark.parametrize("bad", [[], {"AWSTemplateFormatVersion": "2010-09-09"}, {"Resources": {"X": {"Properties": {}}}}])
+def test_not_a_template_is_one_error_line(bad, tmp_path, capsys):
+    assert main(["guard", _write(tmp_path, "old", {"Resources": {}}), _write(tmp_path, "new", bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The change set: recorded DescribeChangeSet responses (shapes checked by botocore's Stubber)
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _change(logical_id, kind, action="Modify", replacement=None, policy_action=None, target=None):
+    rc = {"Action": action, "LogicalResourceId": logical_id, "ResourceType": kind,
+          "PhysicalResourceId": f"physical-{logical_id}"}
+    if replacement:
+        rc["Replacement"] = replacement
+    if policy_action:
+        rc["PolicyAction"] = policy_action
+    if target:
+        rc["Details"] = [{"Target": {"Attribute": "Properties", "Name": target, "RequiresRecreation": "Always"},
+                          "Evaluation": "Static", "ChangeSource": "DirectModification"}]
+    return {"Type": "Resource", "ResourceChange": rc}
+
+
+def _recorded(*pages):
+    """A client that answers DescribeChangeSet with ``pages`` (twice: the waiter, then the paginator)."""
+    client = boto3.client("cloudformation", region_name="eu-central-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+    stubber = Stubber(client)
+    common = {"ChangeSetName": "ava-olo-v1-0-0", "StackName": "ava-olo-staging-data", "Status": "CREATE_COMPLETE",
+              "ExecutionStatus": "AVAILABLE"}
+    stubber.add_response("describe_change_set", {**common, "Changes": pages[0]})
+    for index, page in enumerate(pages):
+        more = {"NextToken": f"t{index + 1}"} if index + 1 < len(pages) else {}
+        stubber.add_response("describe_change_set", {**common, "Changes": page, **more})
+    stubber.activate()
+    return client
+
+
+def _data(staging):
+    return staging[1]["data"]
+
+
+def _id(template, kind):
+    return next(i for i, r in template["Resources"].items() if r["Type"] == kind)
+
+
+def test_change_set_database_replacement_exits_1_naming_the_cluster(staging):
+    data = _data(staging)
+    cluster = _id(data, "AWS::RDS::DBCluster")
+    client = _recorded([_change("TargetGroup", "AWS::ElasticLoadBalancingV2::TargetGroup")],
+                       [_change(cluster, "AWS::RDS::DBCluster", replacement="True", target="DatabaseName")])
+    result = guard_change_set(client, "ava-olo-staging-data", "ava-olo-v1-0-0", data, data)
+    (v,) = result.violations
+    assert v.logical_id == cluster and "Replacement True (DatabaseName)" in v.reason
+    assert "cannot update a stack when a custom-named resource requires replacing" in v.reason
+    assert stateful_guard.exit_code([result]) == 1
+
+
+def test_change_set_secret_removal_and_a_deleting_policy_action_exit_1(staging):
+    data = _data(staging)
+    secret = _id(data, "AWS::SecretsManager::Secret")
+    key = _id(data, "AWS::KMS::Key")
+    client = _recorded([_change(secret, "AWS::SecretsManager::Secret", action="Remove", policy_action="Delete"),
+                        _change(key, "AWS::KMS::Key", replacement="Conditional", policy_action="ReplaceAndRetain")])
+    result = guard_change_set(client, "ava-olo-staging-data", "ava-olo-v1-0-0", None, data)
+    found = {v.logical_id: v.reason for v in result.violations}
+    assert found[secret].startswith("removed from the template") and "[PolicyAction Delete]" in found[secret]
+    assert "may require replacement" in found[key] and "ReplaceAndRetain" in found[key]
+    assert stateful_guard.exit_code([result]) == 1
+    assert stateful_guard.exit_code([result], allowed=[secret, key]) == 0  # reviewed: --allow
+
+
+def test_change_set_retain_to_delete_policy_exits_1_naming_the_resource(staging):
+    data = _data(staging)
+    secret = _id(data, "AWS::SecretsManager::Secret")
+    weakened = json.loads(json.dumps(data))
+    weakened["Resources"][secret]["DeletionPolicy"] = "Delete"
+    weakened["Resources"][secret]["UpdateReplacePolicy"] = "Delete"
+    # RetainExceptOnCreate: retained, except that a failed first create cleans up (issue 11).
+    deletion = data["Resources"][secret]["DeletionPolicy"]
+    assert (deletion, data["Resources"][secret]["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
+    client = _recorded([])  # a policy-only change is no resource change: the templates show it
+    result = guard_change_set(client, "ava-olo-staging-data", "ava-olo-v1-0-0", weakened, data)
+    assert {(v.logical_id, v.reason.split(":")[0]) for v in result.violations} == {
+        (secret, f"DeletionPolicy weakened from {deletion} to Delete"), (secret, "UpdateReplacePolicy weakened from Retain to Delete")}
+    client = _recorded([_change(secret, "AWS::SecretsManager::Secret", replacement="True", policy_action="ReplaceAndDelete")])
+    assert "ReplaceAndDelete" in guard_change_set(client, "s", "c").violations[0].reason
+
+
+def test_change_set_a_desired_count_change_exits_0(staging):
+    service = staging[1]["service"]
+    ecs_service = _id(service, "AWS::ECS::Service")
+    client = _recorded([_change(ecs_service, "AWS::ECS::Service", replacement="False")])
+    result = guard_change_set(client, "ava-olo-staging-service", "ava-olo-v1-0-0", service, service)
+    assert (result.status, result.violations, stateful_guard.exit_code([result])) == ("checked", (), 0)
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    with mock_aws():
+        yield boto3.client("cloudformation")
+
+
+def _parameter_stack(value):
+    return {"Resources": {"Count": {"Type": "AWS::SSM::Parameter",
+                                    "Properties": {"Name": "/ava-olo/desired-count", "Type": "String", "Value": value}}}}
+
+
+def test_cli_change_set_mode_against_moto_exits_0_for_a_harmless_change(aws, tmp_path, capsys):
+    (tmp_path / "S.template.json").write_text(json.dumps(_parameter_stack("3")))
+    (tmp_path / "manifest.json").write_text(json.dumps({"artifacts": {"S": {
+        "type": "aws:cloudformation:stack", "properties": {"templateFile": "S.template.json", "stackName": "s"}}}}))
+    aws.create_stack(StackName="s", TemplateBody=json.dumps(_parameter_stack("2")))
+    aws.create_change_set(StackName="s", ChangeSetName="ava-olo-v1", TemplateBody=json.dumps(_parameter_stack("3")))
+    assert main(["guard", "--cdk-out", str(tmp_path), "--change-set", "ava-olo-v1"]) == 0
     out = capsys.readouterr().out
-    assert f"{old_id} (AWS::RDS::DBCluster): probably renamed from {old_id} to {new_id}" in out
+    assert "stack s: safe (change set ava-olo-v1, 1 change(s))" in out and "guard: OK" in out
+    assert main(["guard", "--cdk-out", str(tmp_path), "--change-set", "other"]) == 0
+    assert "nothing to execute" in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# CLI: two files
+# The stack policy
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def assert_one_error_line(capsys) -> str:
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
+def test_the_data_stack_policy_denies_replacing_and_deleting_cluster_instances_secrets_and_key(production):
+    data = production.templates[production.stacks.data.artifact_id]
+    document = stack_policy.policy_document(data)
+    allow, deny = document["Statement"]
+    assert allow == {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}
+    assert deny["Effect"] == "Deny" and deny["Action"] == ["Update:Replace", "Update:Delete"]
+    denied = {r.removeprefix("LogicalResourceId/") for r in deny["Resource"]}
+    by_type = {kind: {i for i, r in data["Resources"].items() if r["Type"] == kind}
+               for kind in ("AWS::RDS::DBCluster", "AWS::RDS::DBInstance", "AWS::SecretsManager::Secret", "AWS::KMS::Key")}
+    assert all(by_type.values()) and len(by_type["AWS::RDS::DBInstance"]) >= 2
+    for kind, ids in by_type.items():
+        assert ids <= denied, kind
+    assert not any(data["Resources"][i]["Type"].startswith("AWS::EC2::") for i in denied)
+    lifted = stack_policy.policy_document(data, allow=by_type["AWS::RDS::DBCluster"])
+    assert not by_type["AWS::RDS::DBCluster"] & {r.removeprefix("LogicalResourceId/") for r in lifted["Statement"][1]["Resource"]}
 
 
-def test_cli_two_files_exit_codes(tmp_path, capsys):
-    old = _write(tmp_path, "old", base())
-    safe = _write(tmp_path, "safe", SAFE_CHANGES["desired count"](base()))
-    unsafe = _write(tmp_path, "unsafe", with_resource(base(), "Key", DeletionPolicy="Delete"))
-
-    assert main(["guard", old, safe]) == 0
-    assert capsys.readouterr().out == (
-        "guard: OK — no stateful resource would be deleted or replaced (3 stateful resources checked)\n"
-    )
-
-    assert main(["guard", old, unsafe]) == 1
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("Key (AWS::KMS::Key): DeletionPolicy weakened from Retain to Delete")
-    assert out[0].endswith('— DeletionPolicy: "Retain" -> "Delete"')
-    assert out[1] == "guard: FAILED — 1 violation: stateful resources would be deleted or replaced"
+def test_the_policy_keeps_protecting_a_resource_the_new_template_drops_and_moto_stores_it(aws):
+    old = {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup"}, **_parameter_stack("1")["Resources"]}}
+    new = _parameter_stack("1")
+    assert stack_policy.policy_document(new) is None  # nothing stateful: no policy
+    aws.create_stack(StackName="s", TemplateBody=json.dumps(new))
+    assert stack_policy.apply(aws, "s", old, new) == ["Logs"]
+    stored = json.loads(aws.get_stack_policy(StackName="s")["StackPolicyBody"])
+    assert stored["Statement"][1]["Resource"] == ["LogicalResourceId/Logs"]
 
 
-@pytest.mark.parametrize(
-    "content, fragment",
-    [(None, "template not found"), ("{nope", "not valid JSON"), ('{"Parameters": {}}', "no Resources object")],
-)
-def test_cli_bad_input_is_exit_2_and_one_error_line(tmp_path, capsys, content, fragment):
-    new = tmp_path / "new.json"
-    if content is not None:
-        new.write_text(content)
-    assert main(["guard", _write(tmp_path, "old", base()), str(new)]) == 2
-    assert fragment in assert_one_error_line(capsys)
-
-
-@pytest.mark.parametrize("argv", [["guard"], ["guard", "a.json"], ["guard", "a.json", "--cdk-out", "cdk.out"]])
-def test_cli_needs_two_files_or_a_cloud_assembly(capsys, argv):
-    assert main(argv) == 2
-    assert_one_error_line(capsys)
-
-
-def test_cli_json_output(tmp_path, capsys):
-    old = _write(tmp_path, "old", base())
-    new = _write(tmp_path, "new", with_resource(base(), "Database", Properties={"DatabaseName": "farmers"}))
-    assert main(["guard", old, new, "--json"]) == 1
-    data = json.loads(capsys.readouterr().out)
-    assert (data["safe"], data["exit_code"], data["violation_count"]) == (False, 1, 1)
-    (violation,) = data["stacks"][0]["violations"]
-    assert violation["logical_id"] == "Database" and violation["property"] == "DatabaseName"
-    assert violation["old"] == "farmer_crm" and violation["new"] == "farmers"
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# CLI: --cdk-out against deployed stacks (botocore Stubber, no AWS)
-# ----------------------------------------------------------------------------------------------------------------
-
-
-def _stubbed_client():
-    client = boto3.client(
-        "cloudformation", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing",
-    )
-    return client, Stubber(client)
-
-
-def _deployed_with_old_cluster_id(data: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The data template as it would have been deployed when the cluster's logical ID was another one."""
-    (cluster_id,) = [i for i, r in data["Resources"].items() if r["Type"] == "AWS::RDS::DBCluster"]
-    text = json.dumps(data).replace(f'"{cluster_id}"', '"LegacyFarmerCrmCluster"')
-    return json.loads(text), cluster_id
-
-
-def test_cdk_out_identical_renamed_and_new_stacks(staging, monkeypatch, capsys):
-    _, templates, built = staging
-    cdk_out = built.outdir
-    artifacts, _ = stateful_guard.read_cloud_assembly(cdk_out)
-    by_id = {a.artifact_id: a for a in artifacts}
-    network, data, service = (by_id[getattr(built, n).artifact_id] for n in STACKS)
-    assert network.stack_name == "ava-olo-staging-network" and network.region == "us-east-1"
-
-    deployed_data, cluster_id = _deployed_with_old_cluster_id(templates["data"])
-    responses = {
-        network.stack_name: {"TemplateBody": json.dumps(templates["network"])},
-        data.stack_name: {"TemplateBody": json.dumps(deployed_data)},
-    }
-    client, stubber = _stubbed_client()
-    for artifact in artifacts:
-        params = {"StackName": artifact.stack_name, "TemplateStage": "Original"}
-        if artifact.stack_name in responses:
-            stubber.add_response("get_template", responses[artifact.stack_name], params)
-        else:
-            stubber.add_client_error(
-                "get_template", "ValidationError", f"Stack with id {artifact.stack_name} does not exist",
-                400, expected_params=params,
-            )
-    regions = []
-    monkeypatch.setattr(stateful_guard, "cloudformation_client", lambda region, profile: regions.append(region) or client)
-
-    with stubber:
-        assert main(["guard", "--cdk-out", str(cdk_out)]) == 1
-        stubber.assert_no_pending_responses()
-    assert set(regions) == {"us-east-1"}
+def test_cli_offline_against_the_deployed_templates_names_a_removed_log_group(aws, tmp_path, capsys):
+    deployed = {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "audit"}},
+                              **_parameter_stack("2")["Resources"]}}
+    aws.create_stack(StackName="s", TemplateBody=json.dumps(deployed))
+    (tmp_path / "S.template.json").write_text(json.dumps(_parameter_stack("3")))
+    (tmp_path / "manifest.json").write_text(json.dumps({"artifacts": {"S": {
+        "type": "aws:cloudformation:stack", "properties": {"templateFile": "S.template.json", "stackName": "s"}}}}))
+    assert main(["guard", "--cdk-out", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "stack ava-olo-staging-network (StagingNetwork, us-east-1): safe" in out
-    assert "stack ava-olo-staging-data (StagingData, us-east-1): 2 violations" in out
-    assert (
-        f"LegacyFarmerCrmCluster (AWS::RDS::DBCluster): probably renamed from LegacyFarmerCrmCluster to "
-        f'{cluster_id} (same DBClusterIdentifier "farmer-crm-staging")'
-    ) in out
-    # ...and the writer follows its cluster: its DBClusterIdentifier Ref now points elsewhere.
-    assert f'DBClusterIdentifier: {{"Ref":"LegacyFarmerCrmCluster"}} -> {{"Ref":"{cluster_id}"}}' in out
-    assert "stack ava-olo-staging-service (StagingService, us-east-1): new stack, not deployed yet" in out
-    assert out.strip().splitlines()[-1] == "guard: FAILED — 2 violations in 1 of 3 stacks (1 new)"
+    assert "Logs (AWS::Logs::LogGroup): removed from the template: the old one and its data are DELETED" in out
 
 
-def test_cdk_out_yaml_deployed_template_is_reported_as_unsupported(staging, monkeypatch, capsys):
-    cdk_out = staging[2].outdir
-    artifacts, _ = stateful_guard.read_cloud_assembly(cdk_out)
-    client, stubber = _stubbed_client()
-    for artifact in artifacts:
-        stubber.add_response("get_template", {"TemplateBody": "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n"})
-    monkeypatch.setattr(stateful_guard, "cloudformation_client", lambda region, profile: client)
-    with stubber:
-        assert main(["guard", "--cdk-out", str(cdk_out), "--region", "eu-west-1"]) == 2
-    captured = capsys.readouterr()
-    assert "NOT VERIFIED: the deployed template is YAML" in captured.out
-    assert captured.err.startswith("error: 3 stack(s) could not be verified") and len(captured.err.splitlines()) == 1
-
-
-def test_cdk_out_without_credentials_is_one_line_of_guidance(staging, monkeypatch, capsys):
-    class NoCredentials:
-        def get_template(self, **_: Any) -> None:
-            raise NoCredentialsError()
-
-    monkeypatch.setattr(stateful_guard, "cloudformation_client", lambda region, profile: NoCredentials())
-    assert main(["guard", "--cdk-out", str(staging[2].outdir)]) == 2
-    line = assert_one_error_line(capsys)
-    assert "no AWS credentials" in line and "--profile" in line
-
-
-@pytest.mark.parametrize(
-    "manifest, fragment", [(None, "manifest not found"), ('{"artifacts": {}}', "no CloudFormation stack")]
-)
-def test_cdk_out_bad_assembly_is_exit_2(tmp_path, capsys, manifest, fragment):
-    if manifest is not None:
-        (tmp_path / "manifest.json").write_text(manifest)
-    assert main(["guard", "--cdk-out", str(tmp_path)]) == 2
-    assert fragment in assert_one_error_line(capsys)
+@pytest.mark.parametrize("status, reason, verdict, code", [
+    ("FAILED", "The submitted information didn't contain changes. Submit different information to create a change set.",
+     "unchanged", 0),
+    ("FAILED", "Template format error: Unresolved resource dependencies [Gone]", "error", 2),
+])
+def test_an_empty_change_set_is_nothing_to_execute_and_a_broken_one_is_not_verified(status, reason, verdict, code):
+    client = boto3.client("cloudformation", region_name="eu-central-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+    stubber = Stubber(client)
+    response = {"ChangeSetName": "c", "StackName": "s", "Status": status, "StatusReason": reason,
+                "ExecutionStatus": "UNAVAILABLE", "Changes": []}
+    for _ in range(2):  # the waiter (FAILED ends it at once), then the paginator
+        stubber.add_response("describe_change_set", response)
+    stubber.activate()
+    result = guard_change_set(client, "s", "c")
+    assert (result.status, stateful_guard.exit_code([result])) == (verdict, code)

@@ -1,5 +1,6 @@
 """Configuration paths the shipped environments do not use, synthesized once in an App of their own:
-an operator-created ENCRYPTION_KEY secret (import path) and SecureString parameters injected as secrets."""
+an operator-created ENCRYPTION_KEY secret (import path), SecureString parameters injected as secrets, and a
+LINEAR deployment on a non-production tier; plus the ``deployment`` object's parsing and its one-line errors."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import json
 import pytest
 
 from stacks.composition import build_environment, create_app
-from stacks.config import load_environment
+from stacks.config import ConfigError, load_environment
+from stacks.config.loader import parse_environment
+from stacks.config.model import DeploymentConfig
 from aws_cdk.assertions import Template
 
 from tests.conftest import service_container, service_execution_role_statements
@@ -29,6 +32,7 @@ def variant(tmp_path_factory):
         encryption_key_secret_kms_key_arn=SECRET_KMS,
         secure_parameters={"STRIPE_TOKEN": "/ava-olo/variant/stripe-token"},
         secure_parameters_kms_key_arn=PARAMETER_KMS,
+        deployment=DeploymentConfig(strategy="linear", bake_minutes=5),
     )
     app = create_app(outdir=str(tmp_path_factory.mktemp("variant")), validation=False)
     stacks = build_environment(app, config)
@@ -63,3 +67,50 @@ def test_secure_string_parameters_are_injected_with_exactly_their_read_permissio
     assert any(
         KEY_ARN in json.dumps(s["Resource"]) for s in statements if "secretsmanager:GetSecretValue" in json.dumps(s["Action"])
     )
+
+
+def test_a_linear_deployment_gets_its_steps_the_test_listener_and_the_pre_traffic_check(variant):
+    template = Template.from_json(variant["VariantService"])
+    (service,) = template.find_resources("AWS::ECS::Service").values()
+    deployment = service["Properties"]["DeploymentConfiguration"]
+    assert deployment["Strategy"] == "LINEAR" and deployment["BakeTimeInMinutes"] == 5
+    assert deployment["LinearConfiguration"] == {"StepPercent": 10, "StepBakeTimeInMinutes": 6}
+    assert [h["LifecycleStages"] for h in deployment["LifecycleHooks"]] == [["POST_TEST_TRAFFIC_SHIFT"]]
+    assert "AdvancedConfiguration" in service["Properties"]["LoadBalancers"][0]
+    assert "DesiredCount" not in service["Properties"]
+
+
+def _raw(**overrides):
+    raw = json.loads(open("environments/staging.json", encoding="utf-8").read())
+    raw.update(overrides)
+    return raw
+
+
+def test_deployment_defaults_to_canary_for_the_production_tier_and_rolling_elsewhere():
+    production = load_environment("production", environ={})
+    assert production.deployment == DeploymentConfig(strategy="canary")  # the rest: the library's defaults
+    settings = production.deployment.settings()
+    assert (settings.strategy, settings.canary_percent, settings.canary_bake_minutes, settings.bake_minutes) == ("canary", 5.0, 10, 15)
+    assert load_environment("staging", environ={}).deployment.strategy == "rolling"
+    chosen = parse_environment("staging", _raw(deployment={"strategy": "canary", "canary_percent": 2.5}), environ={})
+    assert (chosen.deployment.strategy, chosen.deployment.canary_percent) == ("canary", 2.5)
+
+
+@pytest.mark.parametrize(
+    "deployment, field, value",
+    [
+        ({"strategy": "big-bang"}, "deployment.strategy", "big-bang"),
+        ({"canary_percent": 0}, "deployment.canary_percent", 0),
+        ({"canary_percent": 5.05}, "deployment.canary_percent", 5.05),
+        ({"canary_bake_minutes": 2000}, "deployment.canary_bake_minutes", 2000),
+        ({"bake_minutes": "15"}, "deployment.bake_minutes", "15"),
+        ({"bake_time": 15}, "deployment.bake_time", 15),
+        ("canary", "deployment", "canary"),
+    ],
+)
+def test_a_bad_deployment_setting_is_one_line_naming_field_value_and_what_is_allowed(deployment, field, value):
+    with pytest.raises(ConfigError) as caught:
+        parse_environment("staging", _raw(deployment=deployment), environ={})
+    error = caught.value
+    assert (error.field, error.value) == (field, value)
+    assert "\n" not in str(error) and error.allowed

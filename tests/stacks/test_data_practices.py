@@ -7,6 +7,7 @@ import json
 
 from aws_cdk.assertions import Match
 
+from ava_olo_constructs.database import rotation_days_of_month
 from tests.conftest import only, service_container, service_execution_role_statements
 
 DB_VARIABLES = {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD"}
@@ -94,15 +95,15 @@ def test_production_keeps_14_days_of_backups_and_copies_tags_to_snapshots(produc
 def test_production_database_is_deletion_protected_and_retained(production):
     cluster = _cluster(production)
     assert cluster["Properties"]["DeletionProtection"] is True
-    assert cluster["DeletionPolicy"] in ("Retain", "Snapshot")
+    assert cluster["DeletionPolicy"] in ("RetainExceptOnCreate", "Retain", "Snapshot")
     assert cluster["UpdateReplacePolicy"] in ("Retain", "Snapshot")
     for instance in _instances(production).values():
-        assert instance["DeletionPolicy"] in ("Retain", "Snapshot")
+        assert instance["DeletionPolicy"] in ("RetainExceptOnCreate", "Retain", "Snapshot")
 
 
 def test_non_production_never_deletes_the_database_without_a_snapshot(each_environment):
     cluster = _cluster(each_environment)
-    assert cluster["DeletionPolicy"] in ("Snapshot", "Retain")
+    assert cluster["DeletionPolicy"] in ("Snapshot", "RetainExceptOnCreate", "Retain")
     assert cluster["UpdateReplacePolicy"] in ("Snapshot", "Retain")
 
 
@@ -176,7 +177,14 @@ def test_credentials_rotate_at_least_every_30_days_inside_the_low_traffic_window
     rules = only(data.find_resources("AWS::SecretsManager::RotationSchedule"))["Properties"]["RotationRules"]
     days = each_environment.config.database.rotation_days
     assert 1 <= days <= 30
-    assert rules == {"ScheduleExpression": f"cron(0 2 1/{days} * ? *)", "Duration": "2h"}  # 02:00-04:00 UTC
+    # Never `1/30` (days 1 AND 31): days spread so that no gap exceeds `days`, inside 02:00-04:00 UTC and outside
+    # the maintenance window (sun:03:00-03:30 by default, so 02:00-03:00).
+    month_days = ",".join(map(str, rotation_days_of_month(days)))
+    assert rules == {"ScheduleExpression": f"cron(0 2 {month_days} * ? *)", "Duration": "1h"}
+    # The first rotation runs when the schedule is created: only after the writer instance exists.
+    schedule = only(data.find_resources("AWS::SecretsManager::RotationSchedule"))
+    writers = [k for k in data.find_resources("AWS::RDS::DBInstance") if "Writer" in k]
+    assert len(writers) == 1 and writers[0] in schedule["DependsOn"]
 
 
 def test_service_is_redeployed_onto_the_new_password_after_each_rotation(each_environment):

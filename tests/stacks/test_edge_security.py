@@ -7,8 +7,7 @@ import json
 
 from aws_cdk import CfnResource
 
-from ava_olo_constructs import acknowledgements
-from tests.conftest import only
+from tests.conftest import acknowledgements, only
 
 
 def _listeners(env) -> dict[int, dict]:
@@ -17,7 +16,8 @@ def _listeners(env) -> dict[int, dict]:
 
 def test_production_serves_https_with_a_tls13_policy_and_only_redirects_http(production):
     listeners = _listeners(production)
-    assert set(listeners) == {80, 443}
+    test_port = production.config.deployment.strategy != "rolling" and 8443  # the canary's test listener (NAT only)
+    assert set(listeners) - {test_port} == {80, 443}
     https = listeners[443]
     assert https["Protocol"] == "HTTPS" and https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
     assert len(https["Certificates"]) == 1
@@ -35,9 +35,28 @@ def test_production_certificate_arn_is_read_at_deploy_time_not_committed(product
 
 
 def test_environments_without_a_certificate_serve_plain_http_only(project):
-    for name in ("sandbox", "dev", "staging"):
+    for name in ("sandbox", "dev"):
+        assert project.environments[name].config.allow_plain_http and not project.environments[name].config.retain_data
         listeners = _listeners(project.environments[name])
         assert set(listeners) == {80} and listeners[80]["Protocol"] == "HTTP"
+
+
+def test_environments_that_hold_real_data_serve_https_only(project):
+    """Issue 11: staging has a real database and ENCRYPTION_KEY, so it serves HTTPS like production; port 80
+    only redirects. Its certificate comes from an SSM parameter, as production's does."""
+    holding_data = {name for name, env in project.environments.items() if env.config.retain_data}
+    assert holding_data >= {"staging", "production"}
+    for name in holding_data:
+        env = project.environments[name]
+        listeners = _listeners(env)
+        # 8443: the test listener of a canary deployment (the pre-traffic check), HTTPS like 443.
+        assert set(listeners) - {8443} == {80, 443}, name
+        assert all(listeners[port]["Protocol"] == "HTTPS" for port in set(listeners) - {80}), name
+        assert [a["Type"] for a in listeners[80]["DefaultActions"]] == ["redirect"], name
+    staging = project.environments["staging"]
+    parameter = _listeners(staging)[443]["Certificates"][0]["CertificateArn"]["Ref"]
+    declared = staging.templates[staging.stacks.service.artifact_id]["Parameters"][parameter]
+    assert declared["Default"] == "/ava-olo/staging/certificate-arn"
 
 
 def test_web_acl_has_managed_groups_and_the_seeds_rate_limits_and_protects_the_alb(each_environment):

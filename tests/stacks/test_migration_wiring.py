@@ -52,3 +52,13 @@ def test_migration_outputs_tell_ava_olo_migrate_how_to_run_it_in_private_subnets
 
 def test_there_is_no_long_running_migration_service(each_environment):
     assert len(each_environment.service.find_resources("AWS::ECS::Service")) == 1
+
+
+def test_migration_image_is_the_repository_tagged_with_the_release_so_migrate_can_retag_it(each_environment):
+    """``ava-olo migrate --version V`` registers the migration task definition again with ``<repository>:V`` before
+    the service stack is updated (README "Migrations"): that needs a tag, not a digest, in the deployed image."""
+    _, task = _migration_task(each_environment)
+    parts = task["Properties"]["ContainerDefinitions"][0]["Image"]["Fn::Join"][1]
+    repository_and_tag = parts[-1]
+    assert isinstance(repository_and_tag, str) and "@" not in repository_and_tag
+    assert repository_and_tag.rsplit(":", 1)[1] == each_environment.config.version

@@ -66,9 +66,12 @@ def test_the_rest_of_the_alarms_exist_with_their_thresholds(production):
     }
     for name, (metric, threshold, operator) in expected.items():
         alarm = alarms[name]
-        assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (metric, threshold, operator), name
+        # a single metric, or (target groups ECS swaps) the larger of the two groups' values of that metric
+        metrics = {alarm["MetricName"]} if "MetricName" in alarm else {q["MetricStat"]["Metric"]["MetricName"] for q in alarm["Metrics"] if "MetricStat" in q}
+        assert (metrics, alarm["Threshold"], alarm["ComparisonOperator"]) == ({metric}, threshold, operator), name
         assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"] >= 1, name
-    assert alarms["ava-olo-slow-responses"]["ExtendedStatistic"] == "p95"
+    slow = alarms["ava-olo-slow-responses"]
+    assert slow.get("ExtendedStatistic") == "p95" or {q["MetricStat"]["Stat"] for q in slow["Metrics"] if "MetricStat" in q} == {"p95"}
     assert "desired - running" in json.dumps(alarms["ava-olo-tasks-below-desired"]["Metrics"])
     # r6g.large: 16 GiB -> max_connections 1622 -> alarm at 80 % = 1297; freeable memory below 10 % of 16 GiB
     assert alarms["ava-olo-db-connections-near-limit"]["Threshold"] == 1297
@@ -79,7 +82,7 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_on_ok(each_environment):
     topic = {"Ref": _topic_id(each_environment)}
     alarms = _alarms(each_environment)
     # the local-storage alarm exists for provisioned instances only (Serverless v2 storage scales with capacity)
-    assert len(alarms) == (11 if each_environment.config.database.instance_class else 10)
+    assert len(alarms) == (13 if each_environment.config.database.instance_class else 12)
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [topic] and alarm["OKActions"] == [topic], name
 
@@ -104,18 +107,67 @@ def test_alarm_topic_is_encrypted_tls_only_and_mails_the_configured_addresses(ea
     assert emails == sorted(each_environment.config.alarm_emails)
 
 
-def test_deployment_alarms_roll_back_a_bad_version_besides_the_circuit_breaker(each_environment):
+def _deployment_alarms(env) -> dict[str, dict]:
+    deployment = only(env.service.find_resources("AWS::ECS::Service"))["Properties"]["DeploymentConfiguration"]
+    return {name: _alarms(env)[name] for name in deployment["Alarms"]["AlarmNames"]}
+
+
+def _alarm_period(alarm: dict) -> int:
+    """The period of the alarm's metric: the single metric's, or that of the metric math's returned expression."""
+    if "Period" in alarm:
+        return alarm["Period"]
+    periods = {query["Period"] for query in alarm["Metrics"] if query.get("ReturnData", True) and "Period" in query}
+    periods |= {query["MetricStat"]["Period"] for query in alarm["Metrics"] if "MetricStat" in query}
+    assert len(periods) == 1, alarm["AlarmName"]
+    return periods.pop()
+
+
+def test_deployment_alarms_roll_back_on_the_new_revisions_errors_and_unhealthy_targets(each_environment):
     service = only(each_environment.service.find_resources("AWS::ECS::Service"))
     deployment = service["Properties"]["DeploymentConfiguration"]
-    names = set(_alarms(each_environment))
     alarms = deployment["Alarms"]
     assert alarms["Enable"] is True and alarms["Rollback"] is True
-    assert len(alarms["AlarmNames"]) == 2 and set(alarms["AlarmNames"]) <= names
-    assert any(n.endswith("high-error-rate") for n in alarms["AlarmNames"])
-    assert any(n.endswith("unhealthy-targets") for n in alarms["AlarmNames"])
+    assert len(alarms["AlarmNames"]) == 2
+    assert any(n.endswith("-new-revision-errors") for n in alarms["AlarmNames"])
+    assert any(n.endswith("-new-revision-unhealthy") for n in alarms["AlarmNames"])
     assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     alarm_ids = {k for k, a in each_environment.service.find_resources("AWS::CloudWatch::Alarm").items() if a["Properties"]["AlarmName"] in alarms["AlarmNames"]}
-    assert alarm_ids <= set(service["DependsOn"]), "the alarms must exist before ECS references them"
+    assert len(alarm_ids) == 2 and alarm_ids <= set(service["DependsOn"]), "the alarms must exist before ECS references them"
+
+
+def test_every_deployment_alarm_decides_within_120_seconds_at_60_second_periods(each_environment):
+    for name, alarm in _deployment_alarms(each_environment).items():
+        assert _alarm_period(alarm) == 60, name
+        assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == 1, name
+        assert _alarm_period(alarm) * alarm["EvaluationPeriods"] <= 120, name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+
+
+def test_deployment_alarms_watch_both_target_groups_and_pick_the_new_revision(production):
+    groups = set(production.service.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup"))
+    assert len(groups) == 2
+    for name, alarm in _deployment_alarms(production).items():
+        body = json.dumps(alarm["Metrics"])
+        assert all(group in body for group in groups), name
+        # the smaller non-zero share of requests is the new revision (test traffic, the canary)
+        assert "IF(FILL(reqA, 0) > 0 AND FILL(reqB, 0) > 0, IF(FILL(reqA, 0) <= FILL(reqB, 0)" in body, name
+    errors = next(a for n, a in _deployment_alarms(production).items() if n.endswith("errors"))
+    returned = [q for q in errors["Metrics"] if q.get("ReturnData", True)]
+    assert returned[0]["Expression"] == "IF(errors >= 5, 100 * errors / requests, 0)"
+    assert errors["Threshold"] == 10
+
+
+def test_target_group_alarms_watch_both_target_groups_that_ecs_swaps(production):
+    groups = set(production.service.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup"))
+    for name in ("ava-olo-unhealthy-targets", "ava-olo-slow-responses"):
+        body = json.dumps(_alarms(production)[name]["Metrics"])
+        assert "MAX([FILL(a, 0), FILL(b, 0)])" in body and all(group in body for group in groups), name
+
+
+def test_seed_alarms_stay_but_are_not_deployment_alarms(production):
+    names = set(_deployment_alarms(production))
+    assert "ava-olo-high-error-rate" not in names and "ava-olo-unhealthy-targets" not in names
+    assert {"ava-olo-high-error-rate", "ava-olo-unhealthy-targets"} <= set(_alarms(production))
 
 
 def test_autoscaling_tracks_cpu_and_requests_between_configured_bounds(each_environment):
@@ -123,11 +175,28 @@ def test_autoscaling_tracks_cpu_and_requests_between_configured_bounds(each_envi
     target = only(template.find_resources("AWS::ApplicationAutoScaling::ScalableTarget"))["Properties"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (each_environment.config.min_count, each_environment.config.max_count)
     policies = [p["Properties"]["TargetTrackingScalingPolicyConfiguration"] for p in template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy").values()]
-    kinds = {p["PredefinedMetricSpecification"]["PredefinedMetricType"]: p for p in policies}
-    assert set(kinds) == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
-    assert kinds["ECSServiceAverageCPUUtilization"]["TargetValue"] == 60
+    assert len(policies) == 2
+    cpu = [p for p in policies if p.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType") == "ECSServiceAverageCPUUtilization"]
+    assert len(cpu) == 1 and cpu[0]["TargetValue"] == 60
+    (requests,) = [p for p in policies if p not in cpu]
+    assert requests["TargetValue"] == each_environment.config.scaling_requests_per_target
+    if each_environment.config.deployment.strategy == "rolling":
+        assert requests["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ALBRequestCountPerTarget"
+    else:  # the serving target group changes at every deployment: requests per healthy task over both
+        groups = set(template.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup"))
+        body = json.dumps(requests["CustomizedMetricSpecification"])
+        assert all(group in body for group in groups) and "HealthyHostCount" in body
     for policy in policies:
         assert (policy["ScaleOutCooldown"], policy["ScaleInCooldown"]) == (60, 300)
+
+
+def test_no_desired_count_in_the_template_once_autoscaling_manages_it(each_environment):
+    service = only(each_environment.service.find_resources("AWS::ECS::Service"))["Properties"]
+    target = only(each_environment.service.find_resources("AWS::ApplicationAutoScaling::ScalableTarget"))["Properties"]
+    assert "DesiredCount" not in service
+    # The first create starts CloudFormation's default of 1 task; registering the scalable target moves the count
+    # into [MinCapacity, MaxCapacity] at once, so the service starts with min_count (= desired_count here).
+    assert target["MinCapacity"] == each_environment.config.min_count >= 1
 
 
 def test_autoscaling_maximum_is_the_number_the_connection_budget_was_checked_against(each_environment):

@@ -4,6 +4,8 @@ practice is universal, on every environment). Seed: "ECS Deployment Timeline", "
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk.assertions import Match
 
 from tests.conftest import only, service_container, service_task_definition
@@ -14,7 +16,15 @@ def _service(env):
 
 
 def _target_group(env):
-    return only(env.service.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup"))["Properties"]
+    """The service's target group (the one in LoadBalancers; the alternate one is checked to match it)."""
+    arn = _service(env)["LoadBalancers"][0]["TargetGroupArn"]["Ref"]
+    return env.service.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup")[arn]["Properties"]
+
+
+def test_alternate_target_group_is_checked_and_drained_exactly_like_the_serving_one(each_environment):
+    groups = [g["Properties"] for g in each_environment.service.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup").values()]
+    assert len(groups) == (1 if each_environment.config.deployment.strategy == "rolling" else 2)
+    assert all(g == groups[0] for g in groups)
 
 
 def _container(env):
@@ -42,6 +52,52 @@ def test_target_group_health_check_timeout_and_unhealthy_threshold_are_explicit(
 def test_target_group_deregistration_delay_is_at_most_30s(each_environment):
     attributes = {a["Key"]: a["Value"] for a in _target_group(each_environment)["TargetGroupAttributes"]}
     assert int(attributes["deregistration_delay.timeout_seconds"]) <= 30
+
+
+def test_production_deploys_as_an_ecs_canary_of_5_percent_with_bake_times(production):
+    deployment = _service(production)["DeploymentConfiguration"]
+    assert deployment["Strategy"] == "CANARY"
+    assert deployment["CanaryConfiguration"] == {"CanaryPercent": 5, "CanaryBakeTimeInMinutes": 10}
+    assert deployment["BakeTimeInMinutes"] == 15
+    assert "DeploymentController" not in _service(production)  # ECS's own controller (the default)
+
+
+def test_production_runs_the_pre_traffic_check_after_test_traffic_and_before_production_traffic(production):
+    (hook,) = _service(production)["DeploymentConfiguration"]["LifecycleHooks"]
+    assert hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"]
+    function_id = hook["HookTargetArn"]["Fn::GetAtt"][0]
+    function = production.service.find_resources("AWS::Lambda::Function")[function_id]["Properties"]
+    variables = function["Environment"]["Variables"]
+    assert variables["EXPECTED_VERSION"] == production.config.version
+    assert variables["TEST_URL"] == "https://monitoring.ava-olo.example:8443"
+    assert function["Runtime"].startswith("python3") and "def check(" in function["Code"]["ZipFile"]
+    role = production.service.find_resources("AWS::IAM::Role")[hook["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ecs.amazonaws.com"}
+
+
+def test_production_has_an_alternate_target_group_and_a_test_listener_rule_on_its_own_port(production):
+    (balancer,) = _service(production)["LoadBalancers"]
+    advanced = balancer["AdvancedConfiguration"]
+    groups = production.service.find_resources("AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert {balancer["TargetGroupArn"]["Ref"], advanced["AlternateTargetGroupArn"]["Ref"]} == set(groups)
+    rules = production.service.find_resources("AWS::ElasticLoadBalancingV2::ListenerRule")
+    listeners = production.service.find_resources("AWS::ElasticLoadBalancingV2::Listener")
+    production_rule = rules[advanced["ProductionListenerRule"]["Ref"]]["Properties"]
+    test_rule = rules[advanced["TestListenerRule"]["Ref"]]["Properties"]
+    assert listeners[production_rule["ListenerArn"]["Ref"]]["Properties"]["Port"] == 443
+    assert listeners[test_rule["ListenerArn"]["Ref"]]["Properties"]["Port"] == 8443
+    for rule in (production_rule, test_rule):  # the serving group at 100, the alternate at 0 until ECS shifts
+        weights = {g["TargetGroupArn"]["Ref"]: g["Weight"] for g in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]}
+        assert weights == {balancer["TargetGroupArn"]["Ref"]: 100, advanced["AlternateTargetGroupArn"]["Ref"]: 0}
+    role = production.service.find_resources("AWS::IAM::Role")[advanced["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+    assert "AmazonECSInfrastructureRolePolicyForLoadBalancers" in json.dumps(role["ManagedPolicyArns"])
+
+
+def test_other_tiers_deploy_rolling_without_a_second_fleet(project):
+    for name in ("sandbox", "dev", "staging"):
+        service = _service(project.environments[name])
+        assert service["DeploymentConfiguration"].get("Strategy") == "ROLLING", name
+        assert "AdvancedConfiguration" not in service["LoadBalancers"][0] and "LifecycleHooks" not in service["DeploymentConfiguration"]
 
 
 def test_deployment_starts_new_task_beside_old_100_200(each_environment):
@@ -110,7 +166,8 @@ def test_every_log_group_has_a_retention(each_environment):
 def test_production_log_groups_survive_stack_deletion(production):
     for template in production.all_templates().values():
         for logical_id, group in template.find_resources("AWS::Logs::LogGroup").items():
-            assert group.get("DeletionPolicy") == "Retain", logical_id
+            # RetainExceptOnCreate: kept on stack deletion; removed only when the first create itself fails
+            assert group.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"), logical_id
             assert group.get("UpdateReplacePolicy") == "Retain", logical_id
 
 
@@ -169,6 +226,22 @@ def test_tasks_accept_traffic_only_from_the_load_balancer_on_the_container_port(
             "SourceSecurityGroupId": {"Fn::GetAtt": [alb_sg_id, "GroupId"]},
         }
     ]
+
+
+def test_the_test_listener_is_reachable_only_from_the_nat_gateways_addresses(each_environment):
+    template = each_environment.service
+    if each_environment.config.deployment.strategy == "rolling":
+        assert not template.find_resources("AWS::EC2::SecurityGroupIngress", {"Properties": {"FromPort": 8443}})
+        return
+    ingress = template.find_resources("AWS::EC2::SecurityGroupIngress", {"Properties": {"FromPort": 8443, "ToPort": 8443}})
+    assert len(ingress) == each_environment.config.nat_gateways
+    network = each_environment.templates[each_environment.stacks.network.artifact_id]["Resources"]
+    eips = {k for k, r in network.items() if r["Type"] == "AWS::EC2::EIP"}
+    for rule in ingress.values():
+        source = json.dumps(rule["Properties"]["CidrIp"])
+        assert "/32" in source and any(eip in source for eip in eips), source
+    for sg in template.find_resources("AWS::EC2::SecurityGroup").values():
+        assert all(r.get("FromPort") != 8443 for r in sg["Properties"].get("SecurityGroupIngress", []))
 
 
 def test_only_the_load_balancer_is_open_to_the_internet_and_only_on_80_and_443(each_environment):

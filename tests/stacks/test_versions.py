@@ -38,3 +38,13 @@ def test_malformed_versions_fail_with_one_line(version):
     with pytest.raises(ConfigError) as caught:
         load_environment("production", version=version, environ={})
     assert caught.value.field == "-c version" and "\n" not in str(caught.value)
+
+
+def test_the_operator_tool_accepts_exactly_the_release_versions_synth_accepts():
+    """Two distributions, one release format: ava_olo_ops.versions keeps a copy of the app's pattern."""
+    from stacks.config.model import VERSION_PATTERN
+    from ava_olo_ops import versions
+
+    assert versions.VERSION_PATTERN.pattern == VERSION_PATTERN.pattern
+    assert versions.of_image(f"123456789012.dkr.ecr.eu-central-1.amazonaws.com/app:{RELEASE}") == RELEASE
+    assert versions.of_image("123456789012.dkr.ecr.eu-central-1.amazonaws.com/app@sha256:abc") is None

@@ -1,0 +1,1 @@
+"""Lambda function sources shipped with the library (standard library only)."""
