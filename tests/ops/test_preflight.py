@@ -140,7 +140,3 @@ def test_a_service_deployment_in_flight_refuses_and_cannot_be_overridden(ready, 
     ready["world"].rollout.deploy("v3.2.1", status="ROLLBACK_IN_PROGRESS")
     assert run(ready, "--override", "newer=x", "--override", "window=y", "--override", "changelog=z") == 1
     assert "✗ no deployment in progress: d2 ROLLBACK_IN_PROGRESS" in capsys.readouterr().out
-
-
-# test_deploy.py imports its Stubber helpers from here (see deploy_support.py).
-from .deploy_support import STACK, THURSDAY_10, Aws, deployment, install_aws, one_error_line, prepare_project  # noqa: E402,F401

@@ -113,7 +113,3 @@ def test_bad_input_is_one_line_and_exit_2(no_aws, capsys, argv, message):
     assert main(["verify", *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
-
-
-# test_deploy.py imports its HTTP helpers from here (see deploy_support.py).
-from .deploy_support import PROXY_VARIABLES, Script, Server, serve  # noqa: E402,F401
