@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for people and CI. Each command first sets up what it needs (idempotent, fast when done):
 #   ./dev.sh synth [ENV]   set up, then synthesize ENV (default: sandbox) into cdk.out/ - offline, no credentials
-#   ./dev.sh test          set up (and install Debian's postgresql if missing), then run the whole test suite
+#   ./dev.sh test          set up (and install Debian's postgresql if missing), then run the whole test suite on
+#                          every core (AVA_OLO_TEST_WORKERS=N for N processes; extra arguments go to pytest)
 #   ./dev.sh check         lint the workflows; synthesize every environment and delivery config with the pinned
 #                          cdk CLI (cdk-nag must pass) and cfn-lint the templates
 #   ./dev.sh setup         only set up: .venv/ (requirements-dev.txt: both distributions editable) and node_modules/
@@ -73,7 +74,11 @@ case "${1:-}" in
   test)
     setup
     ensure_postgres
-    "$VENV/bin/python" -m pytest "${@:2}"
+    # Every core (pytest-xdist; the session synthesis stays in one worker, see tests/conftest.py). A later
+    # `-n 0` in the arguments runs it in this process, e.g. to use --pdb. Bytecode caches (__pycache__/, git-
+    # ignored) are written even where PYTHONDONTWRITEBYTECODE is set: pytest keeps its rewritten test modules
+    # there, which saves recompiling them on every run.
+    PYTHONDONTWRITEBYTECODE= "$VENV/bin/python" -m pytest -n "${AVA_OLO_TEST_WORKERS:-auto}" --dist loadgroup "${@:2}"
     ;;
   check)
     setup

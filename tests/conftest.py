@@ -8,21 +8,27 @@ unacknowledged finding fails the whole session.
 
 from __future__ import annotations
 
+import gc
+import json
 import os
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-import pytest  # noqa: E402
-from aws_cdk import Stack  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
-from stacks.composition import EnvironmentStacks, build_delivery, build_environment, create_app  # noqa: E402
-from stacks.config import available_environments, load_environment  # noqa: E402
-from stacks.config.delivery import available_deliveries, load_delivery  # noqa: E402
+import pytest  # noqa: E402
+
+if TYPE_CHECKING:  # imported where used: the pytest-xdist controller loads this file and runs no test
+    from aws_cdk import Stack
+    from aws_cdk.assertions import Template
+
+    from stacks.composition import EnvironmentStacks
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: The caller's AWS setup that could leak into a test: profiles, credentials, regions, role/container credential
 #: sources. Cleared for the whole session (the tests that need a region or fake credentials set their own).
@@ -38,11 +44,16 @@ AWS_ENVIRONMENT = (
 def pytest_configure(config: pytest.Config) -> None:
     """Before collection, too: a test module that makes a boto3 session at import time (moto's decorators do)
     must not see the caller's AWS setup either (``AWS_PROFILE=does-not-exist`` would fail its import). The
-    session fixture below does the same for the run and undoes it at the end."""
+    session fixture below does the same for the run and undoes it at the end.
+
+    moto's EC2 would load its catalogue of ~10,000 public AMIs for every region a test touches; no test here
+    reads an AMI, so it does not (``MOTO_EC2_LOAD_DEFAULT_AMIS``, moto's documented switch)."""
     for name in AWS_ENVIRONMENT:
         os.environ.pop(name, None)
     os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/ava-olo-tests/aws"
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
+    config.addinivalue_line("markers", "xdist_group(name): tests pytest-xdist runs in one worker (set below)")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -69,11 +80,24 @@ def botocore_models_read_once():
     read from botocore's data files once per run instead of once per session. moto's ``mock_aws`` drops boto3's
     default session on every start and the operator tool opens a session per command, so without this each
     test re-reads the same JSON (the bulk of the ops tests' time). What is loaded is the same: the files of the
-    installed botocore, through botocore's own loader (a session with its own ``data_path`` keeps its own)."""
+    installed botocore, through botocore's own loader (a session with its own ``data_path`` keeps its own).
+
+    Likewise each client class (one Python method per operation of the service, built from that model) is
+    built once per service and API version and reused by every later client; each client still gets its own
+    endpoint, credentials, configuration and event handlers, exactly as botocore makes them."""
+    import botocore.client
     import botocore.loaders
     import botocore.session
 
     shared = botocore.loaders.create_loader()
+    classes: dict[tuple[str, str], type] = {}
+    build_class = botocore.client.ClientCreator._create_client_class
+
+    def create_client_class(self, service_name: str, service_model: Any) -> type:
+        key = (service_name, service_model.api_version)
+        if key not in classes:
+            classes[key] = build_class(self, service_name, service_model)
+        return classes[key]
 
     def register_data_loader(self) -> None:
         def loader():
@@ -84,11 +108,14 @@ def botocore_models_read_once():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(botocore.session.Session, "_register_data_loader", register_data_loader)
+        patch.setattr(botocore.client.ClientCreator, "_create_client_class", create_client_class)
         yield
 
 
-ENVIRONMENTS = available_environments()
-DELIVERIES = available_deliveries()
+#: The shipped files, as ``available_environments()`` / ``available_deliveries()`` list them (the ``project``
+#: fixture checks that they agree); listed here without importing the CDK, for parametrization at collection.
+ENVIRONMENTS = sorted(p.stem for p in (ROOT / "environments").glob("*.json"))
+DELIVERIES = sorted(p.stem for p in (ROOT / "delivery").glob("*.json"))
 #: No CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION: the synthesis must not depend on the machine's AWS setup.
 OFFLINE_ENVIRON: dict[str, str] = {}
 
@@ -97,13 +124,20 @@ OFFLINE_ENVIRON: dict[str, str] = {}
 class SynthesizedEnvironment:
     stacks: EnvironmentStacks
     templates: dict[str, dict[str, Any]]
+    _assertions: dict[str, Template] = field(default_factory=dict, repr=False)
 
     @property
     def config(self):
         return self.stacks.config
 
     def template(self, stack: Stack) -> Template:
-        return Template.from_json(self.templates[stack.artifact_id])
+        """The stack's ``Template``, made once per session: ``Template.from_json`` copies the whole template into
+        the jsii runtime (tens of milliseconds for a service stack), and queries never change it."""
+        from aws_cdk.assertions import Template
+
+        if stack.artifact_id not in self._assertions:
+            self._assertions[stack.artifact_id] = Template.from_json(self.templates[stack.artifact_id])
+        return self._assertions[stack.artifact_id]
 
     @property
     def network(self) -> Template:
@@ -127,6 +161,11 @@ class SynthesizedProject:
 
 @pytest.fixture(scope="session")
 def project(tmp_path_factory: pytest.TempPathFactory, hermetic_aws_environment) -> SynthesizedProject:
+    from stacks.composition import build_delivery, build_environment, create_app
+    from stacks.config import available_environments, load_environment
+    from stacks.config.delivery import available_deliveries, load_delivery
+
+    assert (ENVIRONMENTS, DELIVERIES) == (available_environments(), available_deliveries())
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = create_app(outdir=str(outdir), validation=False)
     built = {
@@ -138,16 +177,17 @@ def project(tmp_path_factory: pytest.TempPathFactory, hermetic_aws_environment) 
         for name in DELIVERIES
     }
     assembly = app.synth()
+    # The templates as CDK wrote them (the files `cdk deploy` uploads), read here rather than through jsii.
+    artifacts = json.loads((outdir / "manifest.json").read_text())["artifacts"]
+
+    def template(stack: Stack) -> dict[str, Any]:
+        return json.loads((outdir / artifacts[stack.artifact_id]["properties"]["templateFile"]).read_text())
+
     environments = {
-        name: SynthesizedEnvironment(
-            stacks=stacks,
-            templates={s.artifact_id: assembly.get_stack_artifact(s.artifact_id).template for s in stacks.all},
-        )
+        name: SynthesizedEnvironment(stacks=stacks, templates={s.artifact_id: template(s) for s in stacks.all})
         for name, stacks in built.items()
     }
-    deliveries = {
-        name: (stack, assembly.get_stack_artifact(stack.artifact_id).template) for name, stack in delivery_stacks.items()
-    }
+    deliveries = {name: (stack, template(stack)) for name, stack in delivery_stacks.items()}
     return SynthesizedProject(environments=environments, deliveries=deliveries, assembly=assembly, outdir=outdir)
 
 
@@ -190,18 +230,77 @@ def service_execution_role_statements(template) -> list[dict[str, Any]]:
     ]
 
 
-_ACKNOWLEDGEMENTS: dict[int, tuple[Any, list[tuple[str, str, str]]]] = {}
+_METADATA: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+
+
+def assembly_metadata(stack: Stack, entry_type: str) -> list[tuple[str, Any]]:
+    """``(construct path, data)`` of every metadata entry of ``entry_type`` CDK wrote for a synthesized stack into
+    its cloud assembly (``aws:cdk:warning``, ``aws:cdk:acknowledged-rules``, ...): what ``cdk deploy`` reads, read
+    as JSON. Walking the construct tree instead (``Annotations.from_stack`` re-synthesizes) costs a jsii round trip
+    per construct, seconds per stack."""
+    outdir = stack.node.root.outdir
+    key = (outdir, stack.artifact_id)
+    if key not in _METADATA:
+        artifact = json.loads((Path(outdir) / "manifest.json").read_text())["artifacts"][stack.artifact_id]
+        metadata = dict(artifact.get("metadata", {}))
+        if "additionalMetadataFile" in artifact:
+            metadata.update(json.loads((Path(outdir) / artifact["additionalMetadataFile"]).read_text()))
+        _METADATA[key] = metadata
+    return [(path.removeprefix("/"), entry["data"]) for path, entries in _METADATA[key].items()
+            for entry in entries if entry["type"] == entry_type]  # fmt: skip
 
 
 def acknowledgements(stack: Stack) -> list[tuple[str, str, str]]:
-    """:func:`ava_olo_constructs.acknowledgements` of a stack of the session synthesis, read once per stack.
+    """The cdk-nag acknowledgements of a synthesized stack, as :func:`ava_olo_constructs.acknowledgements` lists
+    them (``(construct path, rule id, reason)``), from the assembly (:func:`assembly_metadata`).
+    ``test_compliance`` checks that both agree."""
+    from aws_cdk import Validations
 
-    The walk costs a jsii round trip per construct, and the compliance tests ask for the same stacks again and
-    again; after ``app.synth()`` the construct tree cannot change (CDK refuses), so the answer cannot either.
-    Returns a fresh list each time."""
-    from ava_olo_constructs import acknowledgements as read
+    from ava_olo_constructs.compliance import PACKS
 
-    cached = _ACKNOWLEDGEMENTS.get(id(stack))
-    if cached is None or cached[0] is not stack:
-        cached = _ACKNOWLEDGEMENTS[id(stack)] = (stack, read(stack))
-    return list(cached[1])
+    return sorted(
+        (path, rule.partition("::")[2], reason)
+        for path, data in assembly_metadata(stack, Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        for rule, reason in data.items()
+        if rule.partition("::")[0] in PACKS
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``./dev.sh test`` runs the suite on every core (pytest-xdist, ``--dist loadgroup``): tests that share a
+    costly, once-per-process start run in the same worker, so it is paid once per run, not once per worker.
+
+    - ``session-synthesis``: every test that reads the session synthesis (the ``project`` fixture);
+    - ``postgres``: the reference service's tests (one PostgreSQL cluster, one migrated template database);
+    - ``moto``: the operator tool's tests against moto (botocore and moto read each service model once);
+    - any other test: its module (a module's fixtures, e.g. an App built for the module, are built once)."""
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        if "project" in item.fixturenames:
+            group = "session-synthesis"
+        elif path.startswith("tests/reference_service/"):
+            group = "postgres"
+        elif path.startswith("tests/ops/"):
+            group = "moto"
+        else:
+            group = path
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Everything imported so far (aws-cdk-lib's bindings, moto's and botocore's models) lives until the end: move
+    it out of the garbage collector's generations, so a full collection no longer walks it again and again. And
+    collect less often (a young collection every 10,000 allocations instead of CPython's 700; the older
+    generations after 20 and 100 of the younger's instead of 10 and 10): the tests allocate in bursts (a
+    synthesized template, a moto backend), and with the defaults the collector took 5-8 s of the run. ``gc.freeze`` and the thresholds change when and what the
+    collector scans, not what is freed."""
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 100)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The same for what the tests built (synthesized Apps, templates): pytest's unraisable-exception check then
+    runs its five final collections over what is still young, instead of over the whole heap."""
+    gc.freeze()

@@ -19,9 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from aws_cdk import Token
-
-from .validation import PropsError
+from .validation import PropsError, is_token
 
 #: ECS runs the new tasks beside the old ones during a deployment (web_service_defaults.MAX_HEALTHY_PERCENT).
 DEPLOY_MAX_PERCENT = 200
@@ -100,8 +98,7 @@ def required_connections(
 
 def _unresolved(*values: Any) -> bool:
     """A deploy-time value (``CfnParameter``, SSM lookup) cannot be checked at synth; it is skipped, not refused."""
-    return any(not isinstance(value, bool) and isinstance(value, (int, float)) and Token.is_unresolved(value)
-               for value in values)
+    return any(isinstance(value, (int, float)) and is_token(value) for value in values)
 
 
 @dataclass(frozen=True)

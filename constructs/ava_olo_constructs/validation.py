@@ -12,6 +12,7 @@ Numeric props may be tokens (a ``CfnParameter``'s ``value_as_number``, an ``Fn``
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Iterable
 
 from aws_cdk import Token
@@ -54,9 +55,18 @@ class PropsError(ValueError):
 
 
 def is_token(value: Any) -> bool:
-    """True for a value only known at deploy time (a token); such values are not checked at synth."""
+    """True for a value only known at deploy time (a token); such values are not checked at synth.
+
+    CDK encodes a token in the value itself (a marker in a string, a reserved bit pattern in a number), so
+    ``Token.is_unresolved`` of a given string or number never changes: the answer is remembered per value
+    instead of asking the jsii runtime again (each question is a round trip to Node)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return False
+    return _encodes_token(type(value), value)
+
+
+@lru_cache(maxsize=4096)
+def _encodes_token(_kind: type, value: int | float | str) -> bool:
     return Token.is_unresolved(value)
 
 

@@ -15,8 +15,6 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 from moto import mock_aws
-from moto.ec2.models.elastic_network_interfaces import NetworkInterface
-from moto.ssm.models import SimpleSystemManagerBackend
 
 from ava_olo_ops import migrate, target as targets
 from ava_olo_ops.cli import main
@@ -66,6 +64,8 @@ def aws(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface  # moto's EC2 loads slowly: not at collection
+
     monkeypatch.setattr(NetworkInterface, "private_dns_name", "ip-10-0-1-10.ec2.internal", raising=False)
     monkeypatch.setattr(migrate, "SNAPSHOT_DELAY", 0.01)
     monkeypatch.setattr(migrate, "TASK_DELAY", 0.01)
@@ -110,6 +110,8 @@ def test_two_concurrent_runs_exactly_one_proceeds_the_other_names_the_holder(aws
     monkeypatch.setattr(migrate.Migration, "_migrate", slow_migrate)
     # SSM's PutParameter with Overwrite=False is one atomic conditional write in AWS; moto's in-memory
     # check-then-set is not thread-safe, so two threads could both "create" it. Make moto's write atomic.
+    from moto.ssm.models import SimpleSystemManagerBackend
+
     backend = SimpleSystemManagerBackend.put_parameter
     atomic = threading.Lock()
 

@@ -274,3 +274,22 @@ def running_service(environ: dict[str, str], log_dir: Path) -> Iterator[ServiceP
 def live_service(postgres, migrated_database, tmp_path_factory) -> Iterator[ServiceProcess]:
     with running_service(service_environ(postgres, migrated_database), tmp_path_factory.mktemp("service")) as service:
         yield service
+
+
+#: The production Service template as ``tests/stacks/test_snapshots.py`` pins it: that test fails whenever the
+#: synthesized template differs from this file, so reading it here is reading the synthesis - without putting
+#: these tests in the worker that synthesizes the project (they need the PostgreSQL cluster, not the CDK).
+PRODUCTION_SERVICE_SNAPSHOT = (
+    Path(__file__).resolve().parents[1]
+    / "stacks/__snapshots__/test_snapshots/test_template_matches_snapshot[service-production].json"
+)
+
+
+@pytest.fixture(scope="session")
+def production_service() -> dict:
+    """The synthesized production Service template (asset hashes and the release version masked)."""
+    return json.loads(PRODUCTION_SERVICE_SNAPSHOT.read_text())
+
+
+def resources(template: dict, resource_type: str) -> dict[str, dict]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}

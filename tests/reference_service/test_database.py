@@ -26,11 +26,15 @@ def backend_pid(engine) -> int:
         return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
 
 
-def test_pool_settings_come_from_db_pool_size_max_overflow_and_recycle(postgres, migrated_database):
-    environ = service_environ(postgres, migrated_database, DB_POOL_SIZE="2", DB_MAX_OVERFLOW="1", DB_POOL_RECYCLE="1")
+def test_pool_settings_come_from_db_pool_size_max_overflow_and_recycle(postgres, migrated_template):
+    # A database of its own: the session's live service keeps connections to the shared one. Recycling after an
+    # hour: a busy machine must not recycle a held connection mid-test (recycling is the next test's).
+    migrated_database = "pool_check"
+    create_database(postgres, migrated_database, template=migrated_template)
+    environ = service_environ(postgres, migrated_database, DB_POOL_SIZE="2", DB_MAX_OVERFLOW="1", DB_POOL_RECYCLE="3600")
     engine = app_engine(environ)
     try:
-        assert (engine.pool.size(), engine.pool._max_overflow, engine.pool._recycle, engine.pool._pre_ping) == (2, 1, 1, True)
+        assert (engine.pool.size(), engine.pool._max_overflow, engine.pool._recycle, engine.pool._pre_ping) == (2, 1, 3600, True)
         # pool_size + max_overflow connections at once, really open on the server, and not one more.
         held = [engine.connect() for _ in range(3)]
         try:

@@ -1,7 +1,7 @@
 """The DB-connection metric filter deployed in production counts exactly the service's database-failure lines.
 
-The pattern is read from the synthesized production Service template (the ``AWS::Logs::MetricFilter`` on the
-service's log group), and the lines are the real JSON log lines the real service printed while PostgreSQL was
+The pattern is read from the synthesized production Service template as ``tests/stacks/test_snapshots.py`` pins
+it (the ``AWS::Logs::MetricFilter`` on the service's log group), and the lines are the real JSON log lines the real service printed while PostgreSQL was
 down. Evaluation: moto 5.2.5's ``filter_log_events`` cannot evaluate this pattern - its ``EventMessageFilter``
 knows one bare term or one quoted phrase, and treats anything else, including ``?"a" ?"b"`` alternatives, as
 "match every event" (``moto/logs/utils.py``, ``UnsupportedFilterPattern``); the canary test below fails the day
@@ -19,11 +19,11 @@ from moto import mock_aws
 
 from ava_olo_constructs.log_filter_pattern import matches
 
-from .conftest import get, service_environ
+from .conftest import get, resources, service_environ
 
 
-def deployed_pattern(production) -> str:
-    filters = production.service.find_resources("AWS::Logs::MetricFilter")
+def deployed_pattern(production_service) -> str:
+    filters = resources(production_service, "AWS::Logs::MetricFilter")
     db_filters = [
         resource["Properties"]
         for resource in filters.values()
@@ -38,9 +38,9 @@ def counted(pattern: str, lines: list[str]) -> list[str]:
 
 
 def test_every_failed_health_check_logs_exactly_one_line_the_deployed_metric_filter_counts(
-    production, postgres, live_service
+    production_service, postgres, live_service
 ):
-    pattern = deployed_pattern(production)
+    pattern = deployed_pattern(production_service)
     service = live_service
     time.sleep(0.1)  # the log is a file the process writes: let earlier lines land
     start = len(service.log_lines())  # the session's service: only this test's lines count here
@@ -66,7 +66,7 @@ def test_every_failed_health_check_logs_exactly_one_line_the_deployed_metric_fil
         assert "psycopg.OperationalError" in event["message"]
 
 
-def test_pool_exhaustion_is_counted_by_the_deployed_metric_filter(production, postgres, migrated_database, tmp_path):
+def test_pool_exhaustion_is_counted_by_the_deployed_metric_filter(production_service, postgres, migrated_database, tmp_path):
     import logging
 
     from reference_service.config import Settings
@@ -92,17 +92,17 @@ def test_pool_exhaustion_is_counted_by_the_deployed_metric_filter(production, po
         logging.getLogger().removeHandler(handler)
         engine.dispose()
     assert response.status_code == 503
-    failures = counted(deployed_pattern(production), records)
+    failures = counted(deployed_pattern(production_service), records)
     assert len(failures) == 1 and "QueuePool limit of size 1 overflow 0 reached" in failures[0]
 
 
-def test_canary_moto_cannot_evaluate_the_deployed_pattern_yet(production, monkeypatch):
+def test_canary_moto_cannot_evaluate_the_deployed_pattern_yet(production_service, monkeypatch):
     """If this fails, moto evaluates ``?"..."`` alternatives: count with ``filter_log_events`` instead."""
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    pattern = deployed_pattern(production)
+    pattern = deployed_pattern(production_service)
     healthy = '{"level": "INFO", "message": "GET /health 200"}'
     with mock_aws():
         client = boto3.client("logs", region_name="eu-central-1")

@@ -1,8 +1,8 @@
 """ECS stops a task with SIGTERM and kills it ``stopTimeout`` seconds later: in-flight requests must finish first.
 
 The process is the Dockerfile's CMD (gunicorn with ``gunicorn.conf.py``); the stop timeout is read from the
-synthesized production Service template (the service container's ``StopTimeout``, ECS's default 30 s when the
-task definition sets none). The slow request is a real one: it waits for a table lock another session holds.
+synthesized production Service template as ``tests/stacks/test_snapshots.py`` pins it (the service container's
+``StopTimeout``, ECS's default 30 s when the task definition sets none). The slow request is a real one: it waits for a table lock another session holds.
 """
 
 from __future__ import annotations
@@ -16,29 +16,29 @@ import json
 
 import psycopg
 
-from .conftest import SERVICE_DIR, get, running_service, service_environ
+from .conftest import SERVICE_DIR, get, resources, running_service, service_environ
 
 
 #: ECS's documented default when a container definition sets no StopTimeout (Fargate: at most 120 s).
 ECS_DEFAULT_STOP_TIMEOUT = 30
 
 
-def stop_timeout_seconds(production) -> int:
+def stop_timeout_seconds(production_service) -> int:
     """The web container's StopTimeout in the synthesized production task definition (ECS's default if unset)."""
-    tasks = production.service.find_resources("AWS::ECS::TaskDefinition").values()
+    tasks = resources(production_service, "AWS::ECS::TaskDefinition").values()
     (web,) = [c for t in tasks for c in t["Properties"]["ContainerDefinitions"] if c["Name"] == "web"]
     return int(web.get("StopTimeout", ECS_DEFAULT_STOP_TIMEOUT))
 
 
-def test_the_drain_ends_before_ecs_would_kill_the_task(production):
+def test_the_drain_ends_before_ecs_would_kill_the_task(production_service):
     graceful = runpy.run_path(str(SERVICE_DIR / "gunicorn.conf.py"))["graceful_timeout"]
-    assert 0 < graceful < stop_timeout_seconds(production)
+    assert 0 < graceful < stop_timeout_seconds(production_service)
 
 
 def test_sigterm_finishes_the_in_flight_request_and_exits_within_the_stop_timeout(
-    production, postgres, migrated_database, tmp_path
+    production_service, postgres, migrated_database, tmp_path
 ):
-    stop_timeout = stop_timeout_seconds(production)
+    stop_timeout = stop_timeout_seconds(production_service)
     with running_service(service_environ(postgres, migrated_database), tmp_path) as service:
         request = urllib.request.Request(
             f"{service.url}/api/farmers", method="POST", headers={"Content-Type": "application/json"},
@@ -66,7 +66,7 @@ def test_sigterm_finishes_the_in_flight_request_and_exits_within_the_stop_timeou
 
                 service.process.send_signal(signal.SIGTERM)
                 signalled = time.monotonic()
-                time.sleep(1.0)
+                time.sleep(0.5)  # a server that does not drain is gone within milliseconds of SIGTERM
                 assert service.process.poll() is None, "gunicorn must wait for the in-flight request"
                 assert "answer" not in result
             finally:

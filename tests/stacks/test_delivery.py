@@ -8,7 +8,7 @@ import json
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_ecr as ecr
-from aws_cdk.assertions import Annotations, Match, Template
+from aws_cdk.assertions import Template
 
 from ava_olo_constructs import GitHubDeploymentRoles, GitHubDeploymentRolesProps
 from ava_olo_constructs.github_oidc import DeployEnvironment
@@ -16,7 +16,7 @@ from ava_olo_constructs.validation import PropsError
 from stacks.config.delivery import DELIVERY_DIR, load_delivery, parse_delivery
 from stacks.config.errors import ConfigError
 from stacks.delivery_stack import DeliveryStack
-from tests.conftest import only
+from tests.conftest import assembly_metadata, only
 
 
 @pytest.fixture(scope="module")
@@ -402,13 +402,13 @@ def test_deploy_roles_of_environments_in_other_accounts_reach_only_that_accounts
     staging = json.dumps(policies[json.dumps([{"Ref": stack.get_logical_id(roles.deploy_roles["staging"].node.default_child)}])])
     assert "role/cdk-prod-deploy-role-222222222222-eu-west-1" in production and "111111111111" not in production
     assert "role/cdk-hnb659fds-deploy-role-111111111111-eu-central-1" in staging and "222222222222" not in staging
-    assert not [m for m in Annotations.from_stack(stack).find_warning("*", Match.any_value())
-                if "same CDK bootstrap roles" in json.dumps(m.entry.data)]  # fmt: skip
+    stack.node.root.synth()
+    assert not [data for _, data in assembly_metadata(stack, "aws:cdk:warning") if "same CDK bootstrap roles" in str(data)]
 
 
 def test_environments_sharing_bootstrap_roles_are_reported_because_their_roles_are_interchangeable(project):
     stack, _ = project.deliveries["main"]
-    warnings = [m.entry.data for m in Annotations.from_stack(stack).find_warning("*", Match.any_value())]
+    warnings = [data for _, data in assembly_metadata(stack, "aws:cdk:warning")]
     assert any("staging and production deploy through the same CDK bootstrap roles" in str(w) for w in warnings), warnings
 
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from aws_cdk import Stack
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 
 from stacks.composition import create_app
@@ -71,15 +72,18 @@ def test_synthesis_needs_no_lookups_and_no_credentials(project):
 
 
 def test_an_unacknowledged_cdk_nag_finding_fails_synth(tmp_path):
-    """Proves the packs really run in every App the project creates (the previous test cannot tell)."""
+    """Proves the packs really run in every App the project creates (the previous test cannot tell): AwsSolutions,
+    NIST 800-53 R5 and the AvaOlo pack. So the session synthesis, which did not raise, passed all three."""
     app = create_app(outdir=str(tmp_path), validation=False)
     stack = Stack(app, "Probe")
     sqs.Queue(stack, "QueueWithoutDeadLetterQueue")  # AwsSolutions-SQS3 / SQS4
+    logs.LogGroup(stack, "LogsKeptForever", retention=logs.RetentionDays.INFINITE)  # AvaOlo-LogRetention
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
     report = json.loads((tmp_path / "validation-report.json").read_text())
-    violations = {v["ruleName"] for p in report["pluginReports"] for v in p["violations"]}
-    assert "AwsSolutions-SQS4" in violations
+    violations = {(p["pluginName"], v["ruleName"]) for p in report["pluginReports"] for v in p["violations"]}
+    assert {("AwsSolutions", "AwsSolutions-SQS4"), ("AvaOlo", "AvaOlo-LogRetention")} <= violations
+    assert any(plugin == "NIST.800.53.R5" for plugin, _ in violations)
 
 
 def test_stacks_reference_each_other_through_construct_attributes_not_names(production):
