@@ -17,6 +17,7 @@ from constructs import Construct
 from ava_olo_constructs import (
     AuroraPostgresDatabase,
     FernetKeySecret,
+    FernetKeySecretProps,
     ResourceNames,
     acknowledge,
 )
@@ -68,9 +69,11 @@ class DataStack(Stack):
             self.encryption_key_secret = FernetKeySecret(
                 self,
                 "EncryptionKey",
-                secret_name=names.environment_secret_name("encryption-key"),
-                encryption_key=self.database.kms_key,
-                removal_policy=retain,
+                FernetKeySecretProps(
+                    secret_name=names.environment_secret_name("encryption-key"),
+                    encryption_key=self.database.kms_key,
+                    removal_policy=retain,
+                ),
             ).secret
 
         CfnOutput(self, "DatabaseClusterIdentifier", value=self.database.cluster.cluster_identifier,

@@ -28,8 +28,9 @@ from ava_olo_constructs import (
     ServiceCluster,
     ServiceClusterProps,
     WebApplication,
+    SecureParameterSecrets,
+    SecureParameterSecretsProps,
     WebApplicationProps,
-    secure_parameter_secrets,
 )
 from ava_olo_constructs.web_application import MIGRATION_EXECUTION_ROLE, MIGRATION_TASK_ROLE
 
@@ -100,7 +101,8 @@ class ServiceStack(Stack):
         self.names = names = names_for(config)
         certificate, zone = https_certificate(self, config)
         image = container_image(self, config)
-        secure = secure_parameter_secrets(self, config.secure_parameters, kms_key_arn=config.secure_parameters_kms_key_arn)
+        secure = SecureParameterSecrets(self, "SecureParameters", SecureParameterSecretsProps(
+            names=config.secure_parameters, kms_key_arn=config.secure_parameters_kms_key_arn)).secrets
         self.cluster = ServiceCluster(
             self, "Cluster", ServiceClusterProps(vpc=vpc, cluster_name=names.cluster_name)
         ).cluster

@@ -13,11 +13,11 @@ Importing this package loads aws-cdk-lib (and so starts jsii's Node.js runtime);
 
 from __future__ import annotations
 
-__version__ = "0.9.2"
+__version__ = "0.10.0"
 
 from .access_logs import AccessLogBucket, AccessLogBucketProps
-from .alerts import AlertTopic, notify
-from .autoscaling import AutoScalingProps, enable_autoscaling
+from .alerts import AlertTopic, AlertTopicProps
+from .autoscaling import AutoScalingProps
 from .cluster import ServiceCluster, ServiceClusterProps
 from .compliance import acknowledge, acknowledgements, add_compliance_checks, synth_or_exit
 from .connection_budget import ConnectionBudget, check_connection_budget, estimate_max_connections
@@ -26,15 +26,15 @@ from .dashboard import ServiceDashboard, ServiceDashboardProps
 from .database import AuroraPostgresDatabase, AuroraPostgresDatabaseProps
 from .database_alarms import DatabaseAlarms, DatabaseAlarmsProps
 from .db_connection_alarm import DatabaseConnectionFailuresAlarm, DatabaseConnectionFailuresAlarmProps
-from .encryption_key import FernetKeySecret
+from .encryption_key import FernetKeySecret, FernetKeySecretProps
 from .error_rate_alarm import HighErrorRateAlarm, HighErrorRateAlarmProps
 from .github_oidc import GitHubDeploymentRoles, GitHubDeploymentRolesProps, ReleaseResources
 from .image_repository import ImageRepository, ImageRepositoryProps
 from .migration_task import MigrationTask, MigrationTaskProps
 from .naming import ResourceNames
 from .network import Network, NetworkProps
-from .pre_traffic_hook import PreTrafficCheck
-from .parameters import ServiceParameters, secure_parameter_secrets
+from .pre_traffic_hook import PreTrafficCheck, PreTrafficCheckProps
+from .parameters import SecureParameterSecrets, SecureParameterSecretsProps, ServiceParameters, ServiceParametersProps
 from .revision_alarms import RevisionAlarms, RevisionAlarmsProps
 from .rotation_redeploy import RedeployOnSecretRotation, RedeployOnSecretRotationProps
 from .rules import AvaOloChecks, AvaOloChecksProps
@@ -50,6 +50,7 @@ __all__ = [
     "AccessLogBucket",
     "AccessLogBucketProps",
     "AlertTopic",
+    "AlertTopicProps",
     "AuroraPostgresDatabase",
     "AuroraPostgresDatabaseProps",
     "AutoScalingProps",
@@ -67,6 +68,7 @@ __all__ = [
     "FargateWebService",
     "FargateWebServiceProps",
     "FernetKeySecret",
+    "FernetKeySecretProps",
     "GitHubDeploymentRoles",
     "GitHubDeploymentRolesProps",
     "ReleaseResources",
@@ -79,6 +81,7 @@ __all__ = [
     "Network",
     "NetworkProps",
     "PreTrafficCheck",
+    "PreTrafficCheckProps",
     "PropsError",
     "RateLimit",
     "RedeployOnSecretRotation",
@@ -86,6 +89,8 @@ __all__ = [
     "ResourceNames",
     "RevisionAlarms",
     "RevisionAlarmsProps",
+    "SecureParameterSecrets",
+    "SecureParameterSecretsProps",
     "ServiceAlarms",
     "ServiceAlarmsProps",
     "ServiceCluster",
@@ -93,6 +98,7 @@ __all__ = [
     "ServiceDashboard",
     "ServiceDashboardProps",
     "ServiceParameters",
+    "ServiceParametersProps",
     "WebApplication",
     "WebApplicationFirewall",
     "WebApplicationFirewallProps",
@@ -102,10 +108,7 @@ __all__ = [
     "add_compliance_checks",
     "apply_standard_tags",
     "check_connection_budget",
-    "enable_autoscaling",
     "estimate_max_connections",
-    "notify",
-    "secure_parameter_secrets",
     "standard_tags",
     "synth_or_exit",
 ]

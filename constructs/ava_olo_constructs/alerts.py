@@ -2,7 +2,7 @@
 
 CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed ``alias/aws/sns`` key, so the
 topic has a customer-managed key (rotation on) whose policy lets CloudWatch use it. Publishing requires TLS.
-:func:`notify` wires both the ALARM and the OK transitions, so people also learn when it is over.
+:meth:`AlertTopic.notify` wires both the ALARM and the OK transitions, so people also learn when it is over.
 
 The topic policy has two statements. An SNS topic policy REPLACES SNS's default policy (which lets the
 account's principals publish), so the TLS-only Deny alone would let nobody publish, CloudWatch included
@@ -22,6 +22,7 @@ decides who may publish). ``tests/stacks/test_alarm_delivery.py`` walks every al
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Sequence
 
 from aws_cdk import Aws, RemovalPolicy
@@ -38,19 +39,25 @@ from .validation import PropsError, check_name
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
-class AlertTopic(Construct):
-    """Attributes: ``topic``, ``key``."""
+@dataclass(frozen=True)
+class AlertTopicProps:
+    """:param topic_name: the SNS topic's name (required), e.g. ``ResourceNames.alarm_topic_name``.
+    :param emails: e-mail subscribers. Default none.
+    :param key_removal_policy: of the topic's KMS key. Default ``RETAIN``."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        topic_name: str,
-        emails: Sequence[str] = (),
-        key_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-    ) -> None:
+    topic_name: str
+    emails: Sequence[str] = ()
+    key_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+
+
+class AlertTopic(Construct):
+    """An encrypted SNS topic CloudWatch alarms can publish to. Attributes: ``topic``, ``key``."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: AlertTopicProps) -> None:
         super().__init__(scope, construct_id)
+        if not isinstance(props, AlertTopicProps):
+            raise PropsError("props", props, "an AlertTopicProps")
+        topic_name, emails, key_removal_policy = props.topic_name, props.emails, props.key_removal_policy
         check_name("topic_name", topic_name, max_length=256)
         for email in emails:
             if not isinstance(email, str) or not _EMAIL.fullmatch(email):
@@ -83,10 +90,10 @@ class AlertTopic(Construct):
         for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
 
-
-def notify(alarm: cloudwatch.Alarm, topic: sns.ITopic) -> cloudwatch.Alarm:
-    """Send ALARM and OK transitions of ``alarm`` to ``topic``."""
-    action = cloudwatch_actions.SnsAction(topic)
-    alarm.add_alarm_action(action)
-    alarm.add_ok_action(action)
-    return alarm
+    @staticmethod
+    def notify(alarm: cloudwatch.Alarm, topic: sns.ITopic) -> cloudwatch.Alarm:
+        """Send ALARM and OK transitions of ``alarm`` to ``topic`` (any topic CloudWatch may publish to)."""
+        action = cloudwatch_actions.SnsAction(topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        return alarm

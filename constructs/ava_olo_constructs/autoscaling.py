@@ -46,7 +46,7 @@ class AutoScalingProps:
         check_range("requests_per_target", self.requests_per_target, 1, 1_000_000)
 
 
-def enable_autoscaling(
+def attach_autoscaling(
     service: ecs.FargateService,
     target_groups: Sequence[elbv2.ApplicationTargetGroup],
     props: AutoScalingProps,

@@ -11,6 +11,7 @@ Rotation is an operator procedure, not an automatic schedule, because a new key 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy
@@ -22,25 +23,36 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from .compliance import ROLE_DEPENDENCY_REASON, acknowledge, ignore_lint_check
+from .validation import PropsError
 
 HANDLER_SOURCE = Path(__file__).with_name("fernet_key_handler.py")
+
+
+@dataclass(frozen=True)
+class FernetKeySecretProps:
+    """:param secret_name: the secret's name (required), e.g. ``ResourceNames.environment_secret_name(...)``.
+    :param encryption_key: the KMS key of the secret and of the generator's log group (required; its policy must
+        allow CloudWatch Logs).
+    :param removal_policy: of the secret and the log group. Default ``RETAIN_ON_UPDATE_OR_DELETE``.
+    :param log_retention_days: the generator's logs. Default 30."""
+
+    secret_name: str
+    encryption_key: kms.IKey
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+    log_retention_days: int = 30
 
 
 class FernetKeySecret(Construct):
     """A secret holding a generated Fernet key. Attributes: ``secret``, ``function`` (the generator)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        secret_name: str,
-        encryption_key: kms.IKey,
-        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
-        log_retention_days: int = 30,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: FernetKeySecretProps) -> None:
         super().__init__(scope, construct_id)
         from .retention import retention_days
+
+        if not isinstance(props, FernetKeySecretProps):
+            raise PropsError("props", props, "a FernetKeySecretProps")
+        secret_name, encryption_key = props.secret_name, props.encryption_key
+        removal_policy, log_retention_days = props.removal_policy, props.log_retention_days
 
         self.secret = secretsmanager.Secret(
             self,

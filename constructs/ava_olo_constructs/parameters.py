@@ -3,7 +3,7 @@
 * :class:`ServiceParameters` publishes non-secret configuration under ``/<project>/<env>/<service>/...`` (pool
   settings, database endpoints, the service URL, the deployed version) so that operators and scripts read one
   place instead of digging through stacks (seed "What NOT to Do" #3: use configuration, not hard-coded hosts).
-* :func:`secure_parameter_secrets` turns SecureString parameters into ECS secrets. CloudFormation cannot create
+* :class:`SecureParameterSecrets` turns SecureString parameters into ECS secrets. CloudFormation cannot create
   SecureString parameters (the seed's ``aws ssm put-parameter --type SecureString`` is an operator step), so they
   are referenced by name; ECS resolves them at task start and the execution role may read exactly those ARNs.
 """
@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 from aws_cdk import aws_ecs as ecs
@@ -28,11 +29,23 @@ def check_parameter_name(field: str, name: str) -> None:
         raise PropsError(field, name, "an absolute SSM parameter name such as /ava-olo/production/db-password")
 
 
+@dataclass(frozen=True)
+class ServiceParametersProps:
+    """:param prefix: where the parameters live (required), e.g. ``ResourceNames.parameter_prefix``.
+    :param values: setting -> value; each becomes ``<prefix>/<setting>``."""
+
+    prefix: str
+    values: Mapping[str, str] = field(default_factory=dict)
+
+
 class ServiceParameters(Construct):
     """One ``String`` parameter per setting under ``prefix``. Attribute: ``parameters`` (name -> parameter)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, prefix: str, values: Mapping[str, str]) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: ServiceParametersProps) -> None:
         super().__init__(scope, construct_id)
+        if not isinstance(props, ServiceParametersProps):
+            raise PropsError("props", props, "a ServiceParametersProps")
+        prefix, values = props.prefix, props.values
         check_parameter_name("prefix", prefix)
         self.prefix = prefix.rstrip("/")
         self.parameters: dict[str, ssm.StringParameter] = {}
@@ -47,16 +60,28 @@ class ServiceParameters(Construct):
             )
 
 
-def secure_parameter_secrets(
-    scope: Construct, names: Mapping[str, str], *, kms_key_arn: Optional[str] = None
-) -> dict[str, ecs.Secret]:
-    """``{"ENV_VAR": "/path/name"}`` -> ECS secrets read from existing SecureString parameters."""
-    key = kms.Key.from_key_arn(scope, "SecureParameterKey", kms_key_arn) if kms_key_arn else None
-    secrets: dict[str, ecs.Secret] = {}
-    for variable, name in names.items():
-        check_parameter_name(f"secure_parameters.{variable}", name)
-        parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
-            scope, f"SecureParameter{variable}", parameter_name=name, encryption_key=key
-        )
-        secrets[variable] = ecs.Secret.from_ssm_parameter(parameter)
-    return secrets
+@dataclass(frozen=True)
+class SecureParameterSecretsProps:
+    """:param names: environment variable -> name of an existing SecureString parameter (``/path/name``).
+    :param kms_key_arn: the customer-managed key the parameters are encrypted with. Default: ``alias/aws/ssm``."""
+
+    names: Mapping[str, str] = field(default_factory=dict)
+    kms_key_arn: Optional[str] = None
+
+
+class SecureParameterSecrets(Construct):
+    """Existing SecureString parameters as ECS secrets (``container_secrets`` of the service): nothing is created,
+    ECS resolves them at task start. Attribute: ``secrets`` (environment variable -> ``ecs.Secret``)."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: SecureParameterSecretsProps) -> None:
+        super().__init__(scope, construct_id)
+        if not isinstance(props, SecureParameterSecretsProps):
+            raise PropsError("props", props, "a SecureParameterSecretsProps")
+        key = kms.Key.from_key_arn(self, "Key", props.kms_key_arn) if props.kms_key_arn else None
+        self.secrets: dict[str, ecs.Secret] = {}
+        for variable, name in props.names.items():
+            check_parameter_name(f"secure_parameters.{variable}", name)
+            parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
+                self, variable, parameter_name=name, encryption_key=key
+            )
+            self.secrets[variable] = ecs.Secret.from_ssm_parameter(parameter)

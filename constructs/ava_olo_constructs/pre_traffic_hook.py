@@ -18,6 +18,7 @@ and 0 % of production. The function (``lambdas/pre_traffic_check/index.py``, sta
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -33,6 +34,7 @@ from constructs import Construct
 from . import web_service_defaults as defaults
 from .compliance import ROLE_DEPENDENCY_REASON, acknowledge, ignore_lint_check
 from .retention import retention_days
+from .validation import PropsError
 
 HANDLER_SOURCE = Path(__file__).with_name("lambdas") / "pre_traffic_check" / "index.py"
 #: The stage at which the check runs: test traffic on the new revision, no production traffic yet.
@@ -50,25 +52,36 @@ def nat_public_ips(vpc: ec2.IVpc) -> list[str]:
     return addresses
 
 
+@dataclass(frozen=True)
+class PreTrafficCheckProps:
+    """:param vpc: where the function runs (its private subnets reach the test listener through NAT).
+    :param test_url: the test listener's URL, e.g. ``https://<alb dns>:8443``.
+    :param expected_version: the release the new revision must report on ``/version``.
+    :param log_encryption_key / log_retention_days / log_removal_policy: the function's log group.
+    :param log_group_name: Default generated. :param timeout: Default ``PRE_TRAFFIC_CHECK_TIMEOUT``.
+    :param test_port: the test listener's port, for the function's only egress rule. Default 8443."""
+
+    vpc: ec2.IVpc
+    test_url: str
+    expected_version: str
+    log_encryption_key: kms.IKey
+    log_retention_days: int
+    log_removal_policy: RemovalPolicy
+    log_group_name: Optional[str] = None
+    timeout: Duration = defaults.PRE_TRAFFIC_CHECK_TIMEOUT
+    test_port: Optional[int] = None
+
+
 class PreTrafficCheck(Construct):
     """Attributes: ``function``, ``log_group``, ``security_group``, ``hook`` (an ``ecs`` lifecycle hook target)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        vpc: ec2.IVpc,
-        test_url: str,
-        expected_version: str,
-        log_encryption_key: kms.IKey,
-        log_retention_days: int,
-        log_removal_policy: RemovalPolicy,
-        log_group_name: Optional[str] = None,
-        timeout: Duration = defaults.PRE_TRAFFIC_CHECK_TIMEOUT,
-        test_port: Optional[int] = None,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: PreTrafficCheckProps) -> None:
         super().__init__(scope, construct_id)
+        if not isinstance(props, PreTrafficCheckProps):
+            raise PropsError("props", props, "a PreTrafficCheckProps")
+        vpc, test_url, expected_version, timeout = props.vpc, props.test_url, props.expected_version, props.timeout
+        log_encryption_key, log_retention_days = props.log_encryption_key, props.log_retention_days
+        log_removal_policy, log_group_name, test_port = props.log_removal_policy, props.log_group_name, props.test_port
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",

@@ -50,30 +50,14 @@ class RedeployOnSecretRotationProps:
 class RedeployOnSecretRotation(Construct):
     """EventBridge rule: ``RotationSucceeded`` of the secret -> ``ecs:UpdateService --force-new-deployment``.
 
-    ``RedeployOnSecretRotation(scope, id, RedeployOnSecretRotationProps(secret_arn=..., service=...))``; the
-    keyword form ``RedeployOnSecretRotation(scope, id, secret_arn=..., service=...)`` still works.
+    ``RedeployOnSecretRotation(scope, id, RedeployOnSecretRotationProps(secret_arn=..., service=...))``.
     Attributes: ``rule`` and ``props``.
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        props: Optional[RedeployOnSecretRotationProps] = None,
-        *,
-        secret_arn: Optional[str] = None,
-        service: Optional[ecs.BaseService] = None,
-        log_encryption_key: Optional[kms.IKey] = None,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: RedeployOnSecretRotationProps) -> None:
         super().__init__(scope, construct_id)
-        if props is None:
-            if secret_arn is None or service is None:
-                raise PropsError("props", None, "RedeployOnSecretRotationProps(secret_arn=..., service=...)")
-            props = RedeployOnSecretRotationProps(
-                secret_arn=secret_arn, service=service, log_encryption_key=log_encryption_key
-            )
-        elif secret_arn is not None or service is not None or log_encryption_key is not None:
-            raise PropsError("props", "props and keywords", "give RedeployOnSecretRotationProps or keywords, not both")
+        if not isinstance(props, RedeployOnSecretRotationProps):
+            raise PropsError("props", props, "RedeployOnSecretRotationProps(secret_arn=..., service=...)")
         self.props = props
         secret_arn, service, log_encryption_key = props.secret_arn, props.service, props.log_encryption_key
         self.rule = events.Rule(

@@ -49,7 +49,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import database_defaults
-from .alerts import AlertTopic, notify
+from .alerts import AlertTopic, AlertTopicProps
 from .autoscaling import AutoScalingProps
 from .connection_budget import ConnectionBudget
 from .dashboard import ServiceDashboard, ServiceDashboardProps
@@ -60,7 +60,7 @@ from .error_rate_alarm import HighErrorRateAlarm, HighErrorRateAlarmProps
 from .log_encryption import log_encryption_key
 from .migration_task import MigrationTask, MigrationTaskProps
 from .naming import ResourceNames
-from .parameters import ServiceParameters
+from .parameters import ServiceParameters, ServiceParametersProps
 from .rotation_redeploy import RedeployOnSecretRotation, RedeployOnSecretRotationProps
 from .service_alarms import ServiceAlarms, ServiceAlarmsProps
 from .service_secrets import DatabaseSecrets, DatabaseSecretsProps
@@ -318,23 +318,19 @@ class WebApplication(Construct):
     def _parameters(self) -> ServiceParameters:
         service, database = self.web_service.props, self.database
         pool = service.connection_pool
-        return ServiceParameters(
-            self,
-            "Parameters",
-            prefix=self.names.parameter_prefix,
-            values={
-                "version": service.app_version,
-                "service-url": self.web_service.url,
-                "db-pool-size": str(pool.pool_size),
-                "db-max-overflow": str(pool.max_overflow),
-                "db-pool-recycle": str(pool.recycle_seconds),
-                "db-endpoint": database.cluster.cluster_endpoint.hostname,
-                "db-reader-endpoint": database.cluster.cluster_read_endpoint.hostname,
-                "db-name": database.props.database_name,
-                "db-credentials-secret": database.props.secret_name,
-                **self.props.extra_parameters,
-            },
-        )
+        values = {
+            "version": service.app_version,
+            "service-url": self.web_service.url,
+            "db-pool-size": str(pool.pool_size),
+            "db-max-overflow": str(pool.max_overflow),
+            "db-pool-recycle": str(pool.recycle_seconds),
+            "db-endpoint": database.cluster.cluster_endpoint.hostname,
+            "db-reader-endpoint": database.cluster.cluster_read_endpoint.hostname,
+            "db-name": database.props.database_name,
+            "db-credentials-secret": database.props.secret_name,
+            **self.props.extra_parameters,
+        }
+        return ServiceParameters(self, "Parameters", ServiceParametersProps(prefix=self.names.parameter_prefix, values=values))
 
     # --- alarms and rollback --------------------------------------------------------------------------------
     def _observe(self) -> None:
@@ -342,9 +338,11 @@ class WebApplication(Construct):
         self.topic = AlertTopic(
             self,
             "Alerts",
-            topic_name=names.alarm_topic_name,
-            emails=props.alarm_emails,
-            key_removal_policy=props.service.log_removal_policy,
+            AlertTopicProps(
+                topic_name=names.alarm_topic_name,
+                emails=props.alarm_emails,
+                key_removal_policy=props.service.log_removal_policy,
+            ),
         ).topic
         high_error_rate = HighErrorRateAlarm(
             self,
@@ -397,7 +395,7 @@ class WebApplication(Construct):
             *(revision.all if revision is not None else []),
         ]
         for alarm in self.all_alarms:
-            notify(alarm, self.topic)
+            AlertTopic.notify(alarm, self.topic)
 
     @property
     def _cluster_name(self) -> str:

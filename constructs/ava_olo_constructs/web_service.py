@@ -46,13 +46,13 @@ from constructs import Construct
 
 from . import web_service_defaults as defaults
 from .access_logs import AccessLogBucket, AccessLogBucketProps
-from .alerts import notify
-from .autoscaling import AutoScalingProps, enable_autoscaling
+from .alerts import AlertTopic
+from .autoscaling import AutoScalingProps, attach_autoscaling
 from .compliance import acknowledge, ignore_lint_check
 from .container_environment import check_environment_names
 from .deployment_strategy import DeploymentSettings
 from .log_encryption import log_encryption_key
-from .pre_traffic_hook import PreTrafficCheck, nat_public_ips
+from .pre_traffic_hook import PreTrafficCheck, PreTrafficCheckProps, nat_public_ips
 from .retention import retention_days
 from .revision_alarms import RevisionAlarms, RevisionAlarmsProps
 from .validation import (
@@ -428,7 +428,7 @@ class FargateWebService(Construct):
                 target=route53.RecordTarget.from_alias(route53_targets.LoadBalancerTarget(self.load_balancer)),
             )
         self.scaling = (
-            enable_autoscaling(self.service, self.target_groups, props.autoscaling) if props.autoscaling else None
+            attach_autoscaling(self.service, self.target_groups, props.autoscaling) if props.autoscaling else None
         )
         self._enable_deployment_alarms()
         self._acknowledge_inherent_findings()
@@ -450,7 +450,7 @@ class FargateWebService(Construct):
             self.service.node.add_dependency(*self.revision_alarms.all)
             if props.alarm_topic is not None:
                 for alarm in self.revision_alarms.all:
-                    notify(alarm, props.alarm_topic)
+                    AlertTopic.notify(alarm, props.alarm_topic)
         names += [alarm.alarm_name for alarm in props.deployment_alarms]  # a Ref: the dependency comes with it
         #: The alarms ECS watches during a deployment (built-in first, then ``deployment_alarms``).
         self.deployment_alarms: list[cloudwatch.IAlarm] = [
@@ -574,14 +574,16 @@ class FargateWebService(Construct):
         self.pre_traffic_check = PreTrafficCheck(
             self,
             "PreTrafficCheck",
-            vpc=props.cluster.vpc,
-            test_url=f"{scheme}://{base}:{props.test_listener_port}",
-            expected_version=props.app_version,
-            log_encryption_key=self.log_key,
-            log_retention_days=props.log_retention_days,
-            log_removal_policy=props.log_removal_policy,
-            log_group_name=f"{props.log_group_name or f'/ecs/{props.service_name}'}-pre-traffic-check",
-            test_port=props.test_listener_port,
+            PreTrafficCheckProps(
+                vpc=props.cluster.vpc,
+                test_url=f"{scheme}://{base}:{props.test_listener_port}",
+                expected_version=props.app_version,
+                log_encryption_key=self.log_key,
+                log_retention_days=props.log_retention_days,
+                log_removal_policy=props.log_removal_policy,
+                log_group_name=f"{props.log_group_name or f'/ecs/{props.service_name}'}-pre-traffic-check",
+                test_port=props.test_listener_port,
+            ),
         )
         self.service.add_lifecycle_hook(self.pre_traffic_check.hook)
 

@@ -11,6 +11,7 @@ from aws_cdk.assertions import Template
 
 from ava_olo_constructs import (
     AlertTopic,
+    AlertTopicProps,
     ConnectionPoolSettings,
     FargateWebService,
     FargateWebServiceProps,
@@ -40,7 +41,7 @@ def consumer_stack() -> Stack:
         stack, "Net", NetworkProps(availability_zones=["sa-east-1a", "sa-east-1c"], nat_gateways=2, cidr="10.42.0.0/16")
     )
     cluster = ServiceCluster(stack, "Cluster", ServiceClusterProps(vpc=network.vpc, cluster_name=names.cluster_name))
-    topic = AlertTopic(stack, "Alerts", topic_name=names.alarm_topic_name).topic
+    topic = AlertTopic(stack, "Alerts", AlertTopicProps(topic_name=names.alarm_topic_name)).topic
     FargateWebService(
         stack,
         "Api",

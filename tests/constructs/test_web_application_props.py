@@ -74,19 +74,36 @@ def test_every_web_application_default_is_documented():
         assert name in doc, name
 
 
-def test_redeploy_on_rotation_keeps_its_keyword_form_but_refuses_both():
-    stack = Stack(App(builtin_cloud_formation_validation=False), "Redeploy", env=Environment(account="111111111111", region="eu-central-1"))
+def test_every_construct_takes_scope_id_and_one_props_object():
+    """One API shape: each construct the package exports is ``(scope, construct_id, props)``, and refuses
+    anything but its props dataclass with one line; the package exports no resource-making free functions."""
+    import inspect
+
+    import ava_olo_constructs as library
+    from constructs import Construct
+
+    constructs = {name: getattr(library, name) for name in library.__all__
+                  if isinstance(getattr(library, name), type) and issubclass(getattr(library, name), Construct)}
+    assert len(constructs) >= 20
+    for name, construct in constructs.items():
+        assert list(inspect.signature(construct.__init__).parameters)[:4] == ["self", "scope", "construct_id", "props"], name
+        assert len(inspect.signature(construct.__init__).parameters) == 4, name
+    functions = sorted(name for name in library.__all__ if inspect.isfunction(getattr(library, name)))
+    assert functions == [  # helpers that make nothing in the tree but metadata, tags or a report
+        "acknowledge", "acknowledgements", "add_compliance_checks", "apply_standard_tags", "check_connection_budget",
+        "estimate_max_connections", "standard_tags", "synth_or_exit",
+    ]
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Shape")
     vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", vpc_id="vpc-1", availability_zones=["eu-central-1a"],
                                       private_subnet_ids=["s-1"])
     cluster = ecs.Cluster.from_cluster_attributes(stack, "Cluster", cluster_name="c", vpc=vpc)
     service = ecs.FargateService.from_fargate_service_attributes(stack, "Svc", cluster=cluster, service_name="svc")
     arn = "arn:aws:secretsmanager:eu-central-1:111111111111:secret:s-AbCdEf"
-    RedeployOnSecretRotation(stack, "Keywords", secret_arn=arn, service=service)
     RedeployOnSecretRotation(stack, "Props", RedeployOnSecretRotationProps(secret_arn=arn, service=service))
-    with pytest.raises(PropsError):
-        RedeployOnSecretRotation(stack, "Both", RedeployOnSecretRotationProps(secret_arn=arn, service=service), service=service)
-    with pytest.raises(PropsError):
-        RedeployOnSecretRotation(stack, "Neither")
+    with pytest.raises(PropsError, match="^props: "):
+        RedeployOnSecretRotation(stack, "Mapping", {"secret_arn": arn, "service": service})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'secret_arn'"):  # the keyword form is gone
+        RedeployOnSecretRotation(stack, "Keywords", secret_arn=arn, service=service)  # type: ignore[call-arg]
 
 
 def test_web_application_props_refuse_a_database_and_props_for_a_new_one():
