@@ -1,36 +1,32 @@
 """Releases: ``-c version=`` becomes the image tag, APP_VERSION, the Version tag and part of the stack
-description (seed "Version Tagging Strategy"). Synthesized once here, in an App of its own."""
+description (seed "Version Tagging Strategy")."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from stacks.composition import build_environment, create_app
 from stacks.config import ConfigError, load_environment
-from aws_cdk.assertions import Template
 
 from tests.conftest import service_container
 
 RELEASE = "v3.3.1-schema-button-aurora-fix"
 
 
-@pytest.fixture(scope="module")
-def released(tmp_path_factory):
-    app = create_app(outdir=str(tmp_path_factory.mktemp("release")), validation=False)
-    stacks = build_environment(app, load_environment("production", version=RELEASE, environ={}))
-    assembly = app.synth()
-    return {s.node.id: assembly.get_stack_artifact(s.artifact_id).template for s in stacks.all}
-
-
-def test_version_becomes_image_tag_app_version_tag_and_description(released):
-    service = released["ProductionService"]
-    container = service_container(Template.from_json(service))
-    assert container["Image"]["Fn::Join"][1][-1].endswith(f"/ava-olo-monitoring-dashboards:{RELEASE}")
-    assert {"Name": "APP_VERSION", "Value": RELEASE} in container["Environment"]
-    for name, template in released.items():
-        assert f", {RELEASE})" in template["Description"], name
-        tagged = [r for r in template["Resources"].values() if isinstance(r.get("Properties", {}).get("Tags"), list)]
-        assert tagged and all({"Key": "Version", "Value": RELEASE} in r["Properties"]["Tags"] for r in tagged), name
+def test_version_becomes_image_tag_app_version_tag_and_description(project):
+    """``-c version=`` changes the configuration's ``version`` and image tag and nothing else; the session
+    synthesis shows the configured version reaching the image tag and ``APP_VERSION`` of every environment
+    (checked here), and its Version tag and stack descriptions (``test_stack_composition``). So no App of its
+    own is synthesized."""
+    base = load_environment("production", environ={})
+    released = load_environment("production", version=RELEASE, environ={})
+    assert released.version == RELEASE != base.version
+    assert released == dataclasses.replace(base, version=RELEASE, image=dataclasses.replace(base.image, tag=RELEASE))
+    for env in project.environments.values():
+        container = service_container(env.service)
+        assert container["Image"]["Fn::Join"][1][-1].endswith(f"/{env.config.image.repository}:{env.config.version}")
+        assert {"Name": "APP_VERSION", "Value": env.config.version} in container["Environment"]
 
 
 @pytest.mark.parametrize("version", ["3.2.0", "v3.2", "v3.2.0-Upper", "latest", "v3.2.0_fix"])
