@@ -35,7 +35,7 @@ from .compliance import acknowledge
 from .log_encryption import allow_cloudwatch_logs
 from .connection_budget import database_memory_bytes, estimate_max_connections
 from .retention import retention_days
-from .validation import PropsError, check_log_retention, check_name, check_range
+from .validation import PropsError, check_log_retention, check_name, check_range, is_token
 
 _ENGINE_VERSION = re.compile(r"(?P<major>1[6-9])\.(?P<minor>\d+)")
 _WINDOW = re.compile(r"(?P<start>\d\d:\d\d)-(?P<end>\d\d:\d\d)")
@@ -232,9 +232,14 @@ class AuroraPostgresDatabaseProps:
                     f"at least 1 ACU and at least the minimum ({self.serverless_min_capacity})",
                 )
         check_range("backup_retention_days", self.backup_retention_days, 1, 35, "RDS's limits")
-        window_minutes("backup_window", self.backup_window, weekly=False)
-        window_minutes("maintenance_window", self.maintenance_window, weekly=True)
-        if windows_overlap(self.backup_window, self.maintenance_window):
+        # A window given as a token (a CfnParameter) is only known at deploy time: RDS checks it then.
+        if not is_token(self.backup_window):
+            window_minutes("backup_window", self.backup_window, weekly=False)
+        if not is_token(self.maintenance_window):
+            window_minutes("maintenance_window", self.maintenance_window, weekly=True)
+        if not (is_token(self.backup_window) or is_token(self.maintenance_window)) and windows_overlap(
+            self.backup_window, self.maintenance_window
+        ):
             raise PropsError(
                 "maintenance_window", self.maintenance_window, f"must not overlap the backup window {self.backup_window}"
             )
@@ -423,11 +428,16 @@ class AuroraPostgresDatabase(Construct):
 
     def _rotate_in_low_traffic_window(self, days: int, maintenance_window: str, *, writer_scope: Construct) -> None:
         """Rotate at most ``days`` days apart (:func:`rotation_days_of_month`), inside the seed's low-traffic window
-        (02:00-04:00 UTC) but never during the maintenance window (:func:`rotation_window`), and only once the
+        (02:00-04:00 UTC) but never during the maintenance window (:func:`rotation_window`; a maintenance window
+        given as a token is unknown at synth, so then the whole low-traffic window), and only once the
         writer instance exists: the first rotation starts when the schedule is created (it connects to the
         cluster's endpoint), so the schedule depends on the writer. The service is redeployed onto the new
         password right after (rotation_redeploy)."""
-        start_hour, hours = rotation_window(maintenance_window)
+        if is_token(maintenance_window):  # only known at deploy time: the whole low-traffic window
+            low, high = (_minutes(t) for t in defaults.LOW_TRAFFIC_WINDOW)
+            start_hour, hours = -(-low // 60), max(1, (high - -(-low // 60) * 60) // 60)
+        else:
+            start_hour, hours = rotation_window(maintenance_window)
         month_days = ",".join(str(d) for d in rotation_days_of_month(days)) or "*"
         writer = writer_scope.node.try_find_child("Writer")
         for child in self.node.find_all():

@@ -82,3 +82,34 @@ def test_the_issue_case_a_cfn_parameter_desired_count_on_the_web_service_props(s
     props.validate()
     with pytest.raises(PropsError):
         FargateWebServiceProps(cluster=None, image=None, service_name="svc", app_version="v1.0.0", desired_count=-1, allow_plain_http=True).validate()  # type: ignore[arg-type]
+
+
+def test_database_windows_given_as_cfn_parameters_are_left_to_rds(stack: Stack) -> None:
+    """The windows are only known at deploy time: not refused, passed through to the cluster, and the rotation
+    keeps to the whole low-traffic window (02:00-04:00 UTC) since the maintenance window is unknown at synth."""
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk.assertions import Template
+
+    from ava_olo_constructs import AuroraPostgresDatabase, AuroraPostgresDatabaseProps
+
+    app = App(builtin_cloud_formation_validation=False)
+    db_stack = Stack(app, "TokenWindows", env={"region": "eu-central-1"})
+    backup = CfnParameter(db_stack, "BackupWindow", default="01:00-01:30").value_as_string
+    maintenance = CfnParameter(db_stack, "MaintenanceWindow", default="sat:05:00-sat:05:30").value_as_string
+    vpc = ec2.Vpc(db_stack, "Vpc", availability_zones=["eu-central-1a", "eu-central-1b"], nat_gateways=1,
+                  subnet_configuration=[
+                      ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC),
+                      ec2.SubnetConfiguration(name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+                      ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)])
+    AuroraPostgresDatabase(db_stack, "Database", AuroraPostgresDatabaseProps(
+        vpc=vpc, cluster_identifier="tokens-db", secret_name="tokens/db", backup_window=backup,
+        maintenance_window=maintenance))
+    template = Template.from_stack(db_stack)
+    (cluster,) = template.find_resources("AWS::RDS::DBCluster").values()
+    assert cluster["Properties"]["PreferredBackupWindow"] == {"Ref": "BackupWindow"}
+    assert cluster["Properties"]["PreferredMaintenanceWindow"] == {"Ref": "MaintenanceWindow"}
+    (schedule,) = template.find_resources("AWS::SecretsManager::RotationSchedule").values()
+    rules = schedule["Properties"]["RotationRules"]
+    assert rules["ScheduleExpression"].startswith("cron(0 2 ") and rules["Duration"] == "2h"
+    with pytest.raises(PropsError):  # a literal window is still checked
+        AuroraPostgresDatabaseProps(vpc=vpc, cluster_identifier="x", secret_name="x/db", backup_window="2am").validate()
