@@ -16,9 +16,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-from typing import TYPE_CHECKING  # noqa: E402
+from functools import lru_cache  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -178,7 +177,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, hermetic_aws_environment) 
     }
     assembly = app.synth()
     # The templates as CDK wrote them (the files `cdk deploy` uploads), read here rather than through jsii.
-    artifacts = json.loads((outdir / "manifest.json").read_text())["artifacts"]
+    artifacts = manifest(str(outdir))["artifacts"]
 
     def template(stack: Stack) -> dict[str, Any]:
         return json.loads((outdir / artifacts[stack.artifact_id]["properties"]["templateFile"]).read_text())
@@ -230,6 +229,12 @@ def service_execution_role_statements(template) -> list[dict[str, Any]]:
     ]
 
 
+@lru_cache(maxsize=None)
+def manifest(outdir: str) -> dict[str, Any]:
+    """The ``manifest.json`` of a synthesized cloud assembly, parsed once (read it, do not change it)."""
+    return json.loads((Path(outdir) / "manifest.json").read_text())
+
+
 _METADATA: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
 
 
@@ -241,7 +246,7 @@ def assembly_metadata(stack: Stack, entry_type: str) -> list[tuple[str, Any]]:
     outdir = stack.node.root.outdir
     key = (outdir, stack.artifact_id)
     if key not in _METADATA:
-        artifact = json.loads((Path(outdir) / "manifest.json").read_text())["artifacts"][stack.artifact_id]
+        artifact = manifest(outdir)["artifacts"][stack.artifact_id]
         metadata = dict(artifact.get("metadata", {}))
         if "additionalMetadataFile" in artifact:
             metadata.update(json.loads((Path(outdir) / artifact["additionalMetadataFile"]).read_text()))
@@ -293,8 +298,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     it out of the garbage collector's generations, so a full collection no longer walks it again and again. And
     collect less often (a young collection every 10,000 allocations instead of CPython's 700; the older
     generations after 20 and 100 of the younger's instead of 10 and 10): the tests allocate in bursts (a
-    synthesized template, a moto backend), and with the defaults the collector took 5-8 s of the run. ``gc.freeze`` and the thresholds change when and what the
-    collector scans, not what is freed."""
+    synthesized template, a moto backend), and with the defaults the collector took 5-8 s of the run.
+    ``gc.freeze`` and the thresholds change when and what the collector scans, not what is freed."""
     gc.freeze()
     gc.set_threshold(10_000, 20, 100)
 

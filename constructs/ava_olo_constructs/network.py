@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from aws_cdk import CfnResource, Fn, RemovalPolicy, Stack, Token
+from aws_cdk import CfnResource, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -71,7 +71,7 @@ class Network(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: NetworkProps = NetworkProps()) -> None:
         super().__init__(scope, construct_id)
         region = Stack.of(self).region
-        props.validate(None if Token.is_unresolved(region) else region)
+        props.validate(None if is_token(region) else region)
 
         self.vpc = ec2.Vpc(
             self,

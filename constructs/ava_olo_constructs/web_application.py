@@ -64,7 +64,7 @@ from .parameters import ServiceParameters, ServiceParametersProps
 from .rotation_redeploy import RedeployOnSecretRotation, RedeployOnSecretRotationProps
 from .service_alarms import ServiceAlarms, ServiceAlarmsProps
 from .service_secrets import DatabaseSecrets, DatabaseSecretsProps
-from .validation import PropsError, check_range
+from .validation import PropsError, check_range, is_token
 from .waf import DEFAULT_RATE_LIMITS, RateLimit, WebApplicationFirewall, WebApplicationFirewallProps
 from . import waf_defaults
 from .web_service import FargateWebService, FargateWebServiceProps
@@ -163,10 +163,10 @@ class WebApplicationProps:
             raise PropsError("extra_parameters", sorted(self.extra_parameters), "only together with parameters=True")
         self.scaling.validate()
         self.service.validate()
-        if not Token.is_unresolved(self.connection_reserve):
+        if not is_token(self.connection_reserve):
             check_range("connection_reserve", self.connection_reserve, 0, 5000)
         desired = self.service.desired_count
-        if not Token.is_unresolved(desired) and not self.scaling.min_count <= desired <= self.scaling.max_count:
+        if not is_token(desired) and not self.scaling.min_count <= desired <= self.scaling.max_count:
             raise PropsError(
                 "service.desired_count",
                 desired,

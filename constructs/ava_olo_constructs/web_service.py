@@ -30,7 +30,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Token
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -270,7 +270,7 @@ class FargateWebServiceProps:
         if not sources:
             raise PropsError("test_listener_sources", sources, "at least one CIDR the pre-traffic check calls from")
         for cidr in sources:
-            if Token.is_unresolved(cidr):
+            if is_token(cidr):
                 continue
             try:
                 ipaddress.IPv4Network(cidr)

@@ -26,6 +26,7 @@ from ava_olo_ops import stack_policy, stateful_guard
 from ava_olo_ops.cli import main
 from ava_olo_ops.stateful_guard import compare, guard_change_set
 from stacks.composition import build_environment, create_app
+from tests.conftest import manifest
 
 # ----------------------------------------------------------------------------------------------------------------
 # Real templates from the project: staging, and one variant (one more App)
@@ -50,12 +51,12 @@ def staging(project, tmp_path_factory):
     ids = {name: getattr(env.stacks, name).artifact_id for name in STACKS}
     templates = {name: env.templates[artifact_id] for name, artifact_id in ids.items()}
     outdir = tmp_path_factory.mktemp("staging-assembly")
-    manifest = json.loads((project.outdir / "manifest.json").read_text())
-    manifest["artifacts"] = {k: v for k, v in manifest["artifacts"].items() if k in ids.values()}
-    for artifact in manifest["artifacts"].values():
+    session = manifest(str(project.outdir))
+    cut = {**session, "artifacts": {k: v for k, v in session["artifacts"].items() if k in ids.values()}}
+    for artifact in cut["artifacts"].values():
         name = artifact["properties"]["templateFile"]
         (outdir / name).write_text((project.outdir / name).read_text())
-    (outdir / "manifest.json").write_text(json.dumps(manifest))
+    (outdir / "manifest.json").write_text(json.dumps(cut))
     return env.config, templates, SimpleNamespace(outdir=outdir, **{name: getattr(env.stacks, name) for name in STACKS})
 
 
