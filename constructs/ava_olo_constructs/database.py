@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -121,6 +122,32 @@ def rotation_days_of_month(rotation_days: int) -> list[int]:
     return []
 
 
+#: Secrets Manager's range for a rotation period (``AutomaticallyAfterDays``: 1-1000 days).
+MAX_ROTATION_DAYS = 1000
+
+
+def _longest_months(months: int) -> int:
+    """The most days ``months`` consecutive calendar months can span (over a leap-year cycle)."""
+    starts = [(year, month) for year in range(2028, 2032) for month in range(1, 13)]
+    return max(
+        (datetime.date(year + (month - 1 + months) // 12, (month - 1 + months) % 12 + 1, 1) - datetime.date(year, month, 1)).days
+        for year, month in starts
+    )
+
+
+def rotation_cron_fields(rotation_days: int) -> tuple[str, str]:
+    """``(day-of-month, month)`` fields of the rotation cron: no two rotations more than ``rotation_days`` apart.
+
+    Up to 30 days: the days of :func:`rotation_days_of_month`, every month. From 31 days on (Secrets Manager
+    allows up to 1000): day 1 of every k-th month, k the most months whose longest span still fits
+    (31 -> every month, 62 -> every 2 months, 92 -> every 3, 366 or more -> every January 1st: a cron cannot
+    count years, so a longer period rotates yearly, i.e. more often than it must, never less)."""
+    if rotation_days <= 30:
+        return ",".join(str(d) for d in rotation_days_of_month(rotation_days)) or "*", "*"
+    step = max(k for k in range(1, 13) if _longest_months(k) <= rotation_days)
+    return "1", "*" if step == 1 else f"1/{step}"
+
+
 def rotation_window(maintenance_window: str) -> tuple[int, int]:
     """``(start hour, hours)``: the longest whole-hour stretch of the low-traffic window (02:00-04:00 UTC by
     default) that does not overlap the maintenance window's time of day (the rotation days fall on every weekday,
@@ -171,7 +198,9 @@ class AuroraPostgresDatabaseProps:
         retry does not fail on the fixed identifier; its instances and subnet group follow it) or RETAIN; never
         DESTROY. With deletion protection on, RDS refuses that rollback's delete: see the README's first deploy.
     :param secret_removal_policy: the credentials secret. Default RETAIN.
-    :param rotation_days: automatic credentials rotation. Default 30.
+    :param rotation_days: the most days between two automatic credentials rotations, 1-1000 (Secrets Manager's
+        range). Default 30 (the app's policy; the library refuses only what Secrets Manager refuses). The schedule
+        is a cron inside the low-traffic window (:func:`rotation_cron_fields`).
     :param log_retention_days: exported PostgreSQL logs. Default 30.
     :param monitoring_interval_seconds: enhanced monitoring. Default 60.
     :param backup_plan_retention_days: AWS Backup recovery points (daily, 02:00 UTC). Default 35.
@@ -248,7 +277,7 @@ class AuroraPostgresDatabaseProps:
                 "removal_policy", self.removal_policy,
                 "SNAPSHOT, RETAIN_ON_UPDATE_OR_DELETE or RETAIN: never delete data without a snapshot",
             )  # fmt: skip
-        check_range("rotation_days", self.rotation_days, 1, 30, "the seed's practice: rotate at least monthly")
+        check_range("rotation_days", self.rotation_days, 1, MAX_ROTATION_DAYS, "Secrets Manager's limits")
         check_log_retention("log_retention_days", self.log_retention_days)
         check_range("backup_plan_retention_days", self.backup_plan_retention_days, 7, 3650)
         if self.monitoring_interval_seconds not in (1, 5, 10, 15, 30, 60):
@@ -427,7 +456,7 @@ class AuroraPostgresDatabase(Construct):
                 child.to_port = defaults.PORT
 
     def _rotate_in_low_traffic_window(self, days: int, maintenance_window: str, *, writer_scope: Construct) -> None:
-        """Rotate at most ``days`` days apart (:func:`rotation_days_of_month`), inside the seed's low-traffic window
+        """Rotate at most ``days`` days apart (:func:`rotation_cron_fields`), inside the seed's low-traffic window
         (02:00-04:00 UTC) but never during the maintenance window (:func:`rotation_window`; a maintenance window
         given as a token is unknown at synth, so then the whole low-traffic window), and only once the
         writer instance exists: the first rotation starts when the schedule is created (it connects to the
@@ -438,12 +467,12 @@ class AuroraPostgresDatabase(Construct):
             start_hour, hours = -(-low // 60), max(1, (high - -(-low // 60) * 60) // 60)
         else:
             start_hour, hours = rotation_window(maintenance_window)
-        month_days = ",".join(str(d) for d in rotation_days_of_month(days)) or "*"
+        month_days, months = rotation_cron_fields(days)
         writer = writer_scope.node.try_find_child("Writer")
         for child in self.node.find_all():
             if isinstance(child, secretsmanager.CfnRotationSchedule):
                 child.rotation_rules = secretsmanager.CfnRotationSchedule.RotationRulesProperty(
-                    schedule_expression=f"cron(0 {start_hour} {month_days} * ? *)",
+                    schedule_expression=f"cron(0 {start_hour} {month_days} {months} ? *)",
                     duration=f"{hours}h",
                 )
                 if writer is not None:

@@ -214,7 +214,7 @@ def test_maintenance_overlapping_backup_is_rejected() -> None:
         ({"reader_count": 1}, "database.reader_count"),
         ({"serverless_max_capacity": 0.5, "serverless_min_capacity": 0}, "database.serverless_max_capacity"),
         ({"engine_version": "latest"}, "database.engine_version"),
-        ({"rotation_days": 31}, "database.rotation_days"),
+        ({"rotation_days": 1001}, "database.rotation_days"),
         ({"backup_retention_days": 0}, "database.backup_retention_days"),
         ({"connection_reserve": -1}, "database.connection_reserve"),
         ({"database_name": "farmer-crm"}, "database.database_name"),

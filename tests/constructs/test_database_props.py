@@ -205,12 +205,12 @@ def test_snapshot_and_retain_are_allowed(policy: RemovalPolicy) -> None:
     props(removal_policy=policy).validate()
 
 
-@pytest.mark.parametrize("days", [31, 0, -1, True, 30.0])
-def test_rotation_days_outside_1_to_30_are_rejected(days: Any) -> None:
+@pytest.mark.parametrize("days", [1001, 0, -1, True, 30.0])
+def test_rotation_days_outside_secrets_managers_1_to_1000_are_rejected(days: Any) -> None:
     rejected("rotation_days", rotation_days=days)
 
 
-@pytest.mark.parametrize("days", [1, 30])
+@pytest.mark.parametrize("days", [1, 30, 31, 1000])
 def test_rotation_days_bounds_are_accepted(days: int) -> None:
     props(rotation_days=days).validate()
 

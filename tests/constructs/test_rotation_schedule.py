@@ -8,7 +8,7 @@ import datetime
 
 import pytest
 
-from ava_olo_constructs.database import rotation_days_of_month, rotation_window
+from ava_olo_constructs.database import rotation_cron_fields, rotation_days_of_month, rotation_window
 from tests.constructs.test_database_props import props
 
 
@@ -29,6 +29,45 @@ def test_no_two_rotations_are_more_than_rotation_days_apart_in_any_month(rotatio
     assert all(1 <= d <= 28 for d in days), "every rotation day exists in every month (February included)"
     dates = _rotation_dates(days)  # a leap year and a common year, every month length
     assert max((b - a).days for a, b in zip(dates, dates[1:])) <= rotation_days
+
+
+def _cron_dates(day_field: str, month_field: str, years=range(2027, 2031)) -> list[datetime.date]:
+    """The dates a ``cron(0 H <day_field> <month_field> ? *)`` fires on, for the field shapes the library writes."""
+    days = list(range(1, 32)) if day_field == "*" else [int(d) for d in day_field.split(",")]
+    if month_field == "*":
+        months = range(1, 13)
+    else:
+        start, step = (int(part) for part in month_field.split("/"))
+        months = range(start, 13, step)
+    return [
+        datetime.date(year, month, day)
+        for year in years
+        for month in months
+        for day in days
+        if day <= calendar.monthrange(year, month)[1]
+    ]
+
+
+@pytest.mark.parametrize("rotation_days", [1, 7, 30, 31, 45, 61, 62, 90, 91, 92, 120, 123, 180, 184, 365, 366, 999, 1000])
+def test_any_period_secrets_manager_accepts_rotates_at_most_that_many_days_apart(rotation_days: int) -> None:
+    """Secrets Manager accepts 1-1000 days, so the library does too (the app's 30-day policy lives in its config).
+    Beyond 30 days the cron steps months (day 1 of every k-th month); a cron cannot count years, so anything over
+    a year rotates every January 1st: more often than asked, never less."""
+    day_field, month_field = rotation_cron_fields(rotation_days)
+    dates = _cron_dates(day_field, month_field)  # four years: every month length, a leap year, year ends
+    gaps = [(b - a).days for a, b in zip(dates, dates[1:])]
+    assert max(gaps) <= rotation_days
+
+
+@pytest.mark.parametrize(
+    "rotation_days, fields",
+    [(31, ("1", "*")), (61, ("1", "*")), (62, ("1", "1/2")), (91, ("1", "1/2")), (92, ("1", "1/3")),
+     (365, ("1", "1/11")), (366, ("1", "1/12")), (1000, ("1", "1/12"))],
+)
+def test_longer_periods_rotate_on_day_1_of_as_few_months_as_fit(rotation_days: int, fields) -> None:
+    """Not needlessly often either: every 2 months from 62 days (Jul+Aug, Dec+Jan), every 3 from 92, yearly
+    from 366 (a leap year)."""
+    assert rotation_cron_fields(rotation_days) == fields
 
 
 def test_thirty_days_is_not_day_1_and_day_31() -> None:

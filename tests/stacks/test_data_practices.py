@@ -7,7 +7,7 @@ import json
 
 from aws_cdk.assertions import Match
 
-from ava_olo_constructs.database import rotation_days_of_month
+from ava_olo_constructs.database import rotation_cron_fields
 from tests.conftest import only, service_container, service_execution_role_statements
 
 DB_VARIABLES = {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD"}
@@ -179,8 +179,8 @@ def test_credentials_rotate_at_least_every_30_days_inside_the_low_traffic_window
     assert 1 <= days <= 30
     # Never `1/30` (days 1 AND 31): days spread so that no gap exceeds `days`, inside 02:00-04:00 UTC and outside
     # the maintenance window (sun:03:00-03:30 by default, so 02:00-03:00).
-    month_days = ",".join(map(str, rotation_days_of_month(days)))
-    assert rules == {"ScheduleExpression": f"cron(0 2 {month_days} * ? *)", "Duration": "1h"}
+    month_days, months = rotation_cron_fields(days)
+    assert rules == {"ScheduleExpression": f"cron(0 2 {month_days} {months} ? *)", "Duration": "1h"}
     # The first rotation runs when the schedule is created: only after the writer instance exists.
     schedule = only(data.find_resources("AWS::SecretsManager::RotationSchedule"))
     writers = [k for k in data.find_resources("AWS::RDS::DBInstance") if "Writer" in k]

@@ -14,6 +14,8 @@ LogRetention                    every log group has a retention period
 StatefulDeletionPolicy          data-holding resources: DeletionPolicy and UpdateReplacePolicy keep the data
 AlarmNotifies                   every CloudWatch alarm has an enabled alarm action
 ServiceHealthCheckGracePeriod   a load-balanced ECS service sets a health-check grace period
+CredentialsRotation             a secret's rotation schedule leaves at most 30 days between rotations
+                                (``max_rotation_days``)
 ==============================  ==========================================================================
 """
 

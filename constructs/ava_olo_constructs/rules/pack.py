@@ -13,6 +13,7 @@ from constructs import IConstruct
 from ..validation import PropsError
 from . import (
     alarm_notifies,
+    credentials_rotation,
     database_windows,
     deregistration_delay,
     ecs_deployment_safety,
@@ -40,6 +41,7 @@ RULES: tuple[NagRule, ...] = (
     stateful_deletion_policy.RULE,
     alarm_notifies.RULE,
     ecs_health_check_grace.RULE,
+    credentials_rotation.RULE,
 )
 
 
@@ -80,7 +82,7 @@ class _Application:
 
 class AvaOloChecks(NagPack):
     """cdk-nag pack ``AvaOlo``: health checks, draining, deployment safety, grace period, database windows,
-    secrets, image versions, log retention, stateful deletion policies and alarm actions, for any CDK app (rules
+    secrets, image versions, log retention, stateful deletion policies, alarm actions and credentials rotation, for any CDK app (rules
     read L1 properties).
 
     Register it like any cdk-nag 3 pack; findings are acknowledged as ``AvaOlo::AvaOlo-<Rule>``::

@@ -55,6 +55,8 @@ class AvaOloChecksProps:
     :param image_tag_pattern: regular expression an image tag must match (``None``: any tag except ``latest``).
         The seed's release format is ``^v\\d+\\.\\d+\\.\\d+(-[a-z0-9]+)*$``; the app passes its own.
     :param stateful_resource_types: types whose DeletionPolicy and UpdateReplacePolicy must not be ``Delete``.
+    :param max_rotation_days: most days a secret's rotation schedule may leave between two rotations. Default
+        30 (this project's practice: the seed names no period; Secrets Manager allows 1-1000).
     """
 
     health_check_interval_seconds: int = 30
@@ -68,6 +70,7 @@ class AvaOloChecksProps:
     allowed_plain_environment: frozenset[str] = field(default_factory=frozenset)
     image_tag_pattern: Optional[str] = None
     stateful_resource_types: tuple[str, ...] = STATEFUL_RESOURCE_TYPES
+    max_rotation_days: int = 30
 
     def __post_init__(self) -> None:
         for name, low, high in (
@@ -76,6 +79,7 @@ class AvaOloChecksProps:
             ("max_deregistration_delay_seconds", 0, 3600),
             ("min_healthy_percent", 0, 100),
             ("max_percent", 100, 200),
+            ("max_rotation_days", 1, 1000),  # Secrets Manager's range
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
