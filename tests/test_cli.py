@@ -27,10 +27,10 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def synth(tmp_path: Path, context: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def synth(tmp_path: Path, context: dict[str, Any], *python_options: str) -> subprocess.CompletedProcess[str]:
     outdir = tmp_path / "cdk.out"
     return subprocess.run(
-        [str(PYTHON), "app.py"],
+        [str(PYTHON), *python_options, "app.py"],
         cwd=ROOT,
         env=_env(CDK_CONTEXT_JSON=json.dumps(context), CDK_OUTDIR=str(outdir)),
         capture_output=True,
@@ -43,13 +43,15 @@ def synth_in_process(tmp_path: Path, context: dict[str, Any]) -> subprocess.Comp
     """``app.main()`` in this process, as ``cdk synth -c ...`` would run app.py: its exit status and stderr.
 
     The one-line error is what these tests prove; one real ``python app.py`` (test_unknown_environment) proves
-    the CLI path itself, so the others need not pay a process start (~2.5 s each)."""
+    the CLI path itself (the options read from CDK_CONTEXT_JSON by aws-cdk-lib's App), so the others need not
+    pay a process start (~2.5 s each). Should a case get past the configuration, its App writes to tmp_path."""
     import app
     from stacks.composition import create_app
 
     outdir = tmp_path / "cdk.out"
     stderr = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, redirect_stderr(stderr):
+        patch.setattr(app, "cli_options", lambda: context)
         patch.setattr(app, "create_app", lambda: create_app(outdir=str(outdir), context=context, validation=False))
         status = app.main()
     return subprocess.CompletedProcess(["app.main()"], status, stdout="", stderr=stderr.getvalue())
@@ -69,9 +71,16 @@ def assert_one_error_line(result: subprocess.CompletedProcess[str], field: str, 
 
 
 def test_unknown_environment(tmp_path: Path) -> None:
-    result = synth(tmp_path, {"env": "nope"})
+    """One line naming the environments there are, before the construct library is even imported (a typo does
+    not wait for aws-cdk-lib's constructs and cdk-nag to load): ``-X importtime`` lists every import."""
+    result = synth(tmp_path, {"env": "nope"}, "-X", "importtime")
+    lines = result.stderr.splitlines()
+    imported = {line.rsplit("|", 1)[-1].strip() for line in lines if line.startswith("import time:")}
+    result.stderr = "".join(f"{line}\n" for line in lines if not line.startswith("import time:"))
     line = assert_one_error_line(result, "env", "nope")
     assert "production" in line and "sandbox" in line
+    assert "aws_cdk" in imported, "the options are read by aws-cdk-lib's App"
+    assert not {name for name in imported if name.split(".")[0] in ("ava_olo_constructs", "cdk_nag")}
 
 
 def config_dir_with(tmp_path: Path, name: str, **settings: Any) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional, Sequence
 
 from aws_cdk import CfnResource, Fn, RemovalPolicy, Stack
@@ -145,8 +146,13 @@ def subnet_configuration() -> list[ec2.SubnetConfiguration]:
     ]
 
 
+@lru_cache(maxsize=256)
 def _subnets_fit(cidr: str, az_count: int) -> bool:
-    """Ask CDK's own allocator (what ``ec2.Vpc`` calls, offline) whether the subnets fit ``cidr``."""
+    """Ask CDK's own allocator (what ``ec2.Vpc`` calls, offline) whether the subnets fit ``cidr``.
+
+    A pure function of its arguments (the subnet tiers are fixed), and each answer is a round trip through
+    jsii (several milliseconds): remembered per process, as the configuration is validated, then checked again
+    by :class:`NetworkProps` at synthesis, and the "/N or larger" hint tries several blocks."""
     requested = [
         ec2.RequestedSubnet(availability_zone=f"az{index}", subnet_construct_id=f"{tier.name}{index}", configuration=tier)
         for tier in subnet_configuration()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from .loader import SCHEMA_FILE, schema_text
+from .files import SCHEMA_FILE
+from .loader import schema_text
 
 
 def main(argv: list[str]) -> int:

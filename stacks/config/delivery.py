@@ -7,10 +7,8 @@ every environment deployed there). Validated like the environments: one line nam
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from ava_olo_constructs.github_oidc import CDK_QUALIFIER, DeployEnvironment, GitHubDeploymentRolesProps
@@ -18,9 +16,8 @@ from ava_olo_constructs.image_repository import KEEP_RELEASE_IMAGES, UNTAGGED_EX
 from ava_olo_constructs.tags import check_tags
 from ava_olo_constructs.validation import PropsError
 
+from .files import DELIVERY_DIR, available_deliveries, load_delivery  # noqa: F401  (re-exported)
 from .loader import FROM_CLI, _account, _Checker, _region
-
-DELIVERY_DIR = Path(__file__).resolve().parents[2] / "delivery"
 
 #: GitHubDeploymentRolesProps fields -> the delivery setting that sets them, so that errors name the setting.
 _GITHUB_SETTINGS = {
@@ -61,26 +58,6 @@ class DeliveryConfig:
     deploy_environments: tuple[DeployEnvironment, ...] = (DeployEnvironment("staging"), DeployEnvironment("production"))
     cdk_qualifier: str = CDK_QUALIFIER
     tags: Mapping[str, str] = field(default_factory=dict)
-
-
-def available_deliveries(directory: Path = DELIVERY_DIR) -> list[str]:
-    return sorted(p.stem for p in directory.glob("*.json"))
-
-
-def load_delivery(
-    name: str, *, environ: Mapping[str, str] = os.environ, directory: Path = DELIVERY_DIR
-) -> DeliveryConfig:
-    errors = _Checker(f"delivery/{name}")
-    known = available_deliveries(directory)
-    if name not in known:
-        errors.fail("delivery", name, f"choose one of {', '.join(known)} (files in {directory.name}/)")
-    try:
-        raw = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        errors.fail(f"{name}.json", str(error).splitlines()[0], "a valid UTF-8 JSON object")
-    if not isinstance(raw, dict):
-        errors.fail(f"{name}.json", type(raw).__name__, "a JSON object of settings")
-    return parse_delivery(name, raw, environ=environ)
 
 
 _DEPLOY_ENVIRONMENT_KEYS = {"name", "account", "region", "cdk_qualifier"}

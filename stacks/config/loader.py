@@ -1,9 +1,9 @@
-"""Read ``environments/<name>.json`` into a validated :class:`EnvironmentConfig`.
+"""Validate the settings of ``environments/<name>.json`` into an :class:`EnvironmentConfig`.
 
 The pydantic models in :mod:`.model` do the checking (their validators call the construct library's own checks,
-so the rules live in one place); this module reads the file (refusing duplicate keys), resolves ``from-cli``, AZ
-letters, the size profile and ``-c version``, and turns the first validation failure into one
-:class:`ConfigError` line: environment, field, value, what is allowed. Nothing is synthesized.
+so the rules live in one place); :mod:`.files` finds and reads the file (refusing duplicate keys) first. This
+module resolves ``from-cli``, AZ letters, the size profile and ``-c version``, and turns the first validation
+failure into one :class:`ConfigError` line: environment, field, value, what is allowed. Nothing is synthesized.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import dataclasses
 import json
 import os
 import re
-from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from pydantic import TypeAdapter, ValidationError
@@ -37,13 +36,6 @@ from .model import (
     default_strategy,
 )
 
-#: Where the environment files live: one JSON file per environment. A new environment is a new file.
-ENVIRONMENTS_DIR = Path(__file__).resolve().parents[2] / "environments"
-#: The JSON Schema of an environment file, generated from :class:`EnvironmentFile` (``python -m stacks.config``).
-SCHEMA_FILE = ENVIRONMENTS_DIR / "schema" / "environment.schema.json"
-#: The environment the main job synthesizes when no ``-c env=NAME`` is given: account-agnostic, offline.
-DEFAULT_ENVIRONMENT = "sandbox"
-
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _FILE = TypeAdapter(EnvironmentFile)
@@ -51,71 +43,6 @@ _CONFIG = TypeAdapter(EnvironmentConfig)
 #: Nested objects of a file, for naming their known settings in an "unknown setting" line.
 _NESTED = {"image": ImageConfig, "database": DatabaseConfig, "https": HttpsConfig, "waf": WafConfig, "deployment": DeploymentConfig}
 _SHARED = [f.name for f in dataclasses.fields(_Settings)]
-
-
-def available_environments(directory: Path = ENVIRONMENTS_DIR) -> list[str]:
-    return sorted(p.stem for p in directory.glob("*.json"))
-
-
-class DuplicateKey(ValueError):
-    def __init__(self, field: str, value: Any) -> None:
-        super().__init__(field)
-        self.field, self.value = field, value
-
-
-class _Pairs(list):
-    """A JSON object as its key/value pairs in file order (``object_pairs_hook``), before duplicates are checked."""
-
-
-def _objects(node: Any, path: str = "") -> Any:
-    """Turn :class:`_Pairs` into dicts, refusing a key given twice with its full path (``image.tag``): JSON
-    itself silently keeps the last one, a configuration must not."""
-    if isinstance(node, list) and not isinstance(node, _Pairs):
-        return [_objects(item, f"{path}.{index}" if path else str(index)) for index, item in enumerate(node)]
-    if not isinstance(node, _Pairs):
-        return node
-    result: dict[str, Any] = {}
-    for key, value in node:
-        field = f"{path}.{key}" if path else key
-        if key in result:
-            raise DuplicateKey(field, _objects(value, field))
-        result[key] = _objects(value, field)
-    return result
-
-
-def load_environment(
-    name: Optional[str],
-    *,
-    version: Optional[str] = None,
-    environ: Mapping[str, str] = os.environ,
-    directory: Path = ENVIRONMENTS_DIR,
-) -> EnvironmentConfig:
-    """Load and validate one environment.
-
-    :param name: environment name (``-c env=NAME``); None means :data:`DEFAULT_ENVIRONMENT`.
-    :param version: ``-c version=...``: overrides the image tag and ``APP_VERSION``.
-    :param environ: where ``CDK_DEFAULT_ACCOUNT`` / ``CDK_DEFAULT_REGION`` are read for ``"from-cli"``.
-    """
-    name = DEFAULT_ENVIRONMENT if name is None else name
-    if not directory.is_dir():
-        raise ConfigError(str(name), "config_dir", str(directory), "a directory of <environment>.json files")
-    known = available_environments(directory)
-    if not isinstance(name, str) or name not in known:
-        raise ConfigError(str(name), "env", name, f"choose one of {', '.join(known)} (files in {directory.name}/)")
-    path = directory / f"{name}.json"
-    try:
-        raw = _objects(json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_Pairs))
-    except json.JSONDecodeError as error:
-        raise ConfigError(name, path.name, f"line {error.lineno}", f"valid JSON ({error.msg})") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(name, path.name, f"byte {error.start}", "a UTF-8 encoded JSON file") from None
-    except DuplicateKey as error:
-        raise ConfigError(
-            name, error.field, error.value, "each setting once: the file gives it twice (JSON would keep only the last)"
-        ) from None
-    if not isinstance(raw, dict):
-        raise ConfigError(name, path.name, type(raw).__name__, "a JSON object of settings")
-    return parse_environment(name, raw, version=version, environ=environ)
 
 
 def parse_environment(

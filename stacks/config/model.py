@@ -22,6 +22,7 @@ import dataclasses
 import re
 from dataclasses import field
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, Mapping, Optional
 
 from aws_cdk import RemovalPolicy
@@ -198,10 +199,22 @@ def check_region(field_name: str, region: Any) -> None:
 @lru_cache(maxsize=1)
 def _zone_names() -> Mapping[str, tuple[str, ...]]:
     """Availability zone names per region from cfn-lint's bundled data (AWS's CloudFormation linter, pinned in
-    requirements.txt). botocore and aws-cdk-lib carry no AZ list; only pinned AZ names need it."""
-    from cfnlint.helpers import AVAILABILITY_ZONES
+    requirements.txt). botocore and aws-cdk-lib carry no AZ list; only pinned AZ names need it.
 
-    return {region: tuple(zones) for region, zones in AVAILABILITY_ZONES.items()}
+    cfn-lint keeps them as one literal, ``AVAILABILITY_ZONES`` in ``cfnlint/helpers.py``. That literal is read
+    from the installed file (``ast.literal_eval``, no code runs) instead of imported: ``import cfnlint.helpers``
+    first imports the whole linter (its rules, sympy among them), ~0.4 s for one dict."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec("cfnlint")  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("cfn-lint is not installed (requirements.txt): its AZ data checks pinned availability zones")
+    helpers = Path(list(spec.submodule_search_locations)[0]) / "helpers.py"
+    for node in ast.parse(helpers.read_text(encoding="utf-8"), str(helpers)).body:
+        if isinstance(node, ast.Assign) and [getattr(target, "id", None) for target in node.targets] == ["AVAILABILITY_ZONES"]:
+            return {region: tuple(zones) for region, zones in ast.literal_eval(node.value).items()}
+    raise RuntimeError(f"{helpers} no longer defines AVAILABILITY_ZONES as a literal; update stacks/config/model.py")
 
 
 def check_zones(field_name: str, zones: Any, region: str) -> None:

@@ -197,6 +197,7 @@ def test_app_stops_every_bad_file_with_one_line_and_synthesizes_nothing(tmp_path
         _write(directory, content)
         outdir = tmp_path / f"{case}.out"
         context = {"env": "case", "config_dir": str(directory)}
+        monkeypatch.setattr(app, "cli_options", lambda: context)  # the CLI path itself: tests/test_cli.py
         monkeypatch.setattr(app, "create_app", lambda: create_app(outdir=str(outdir), context=context, validation=False))
         stderr = io.StringIO()
         with redirect_stderr(stderr):
