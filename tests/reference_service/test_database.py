@@ -6,29 +6,72 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import text
 
-from reference_service.config import ConfigError, Settings
-from reference_service.web import create_app
-
-from .conftest import APP_VERSION, create_database, run_alembic, service_environ, start_service
+from .conftest import APP_VERSION, create_database, run_alembic, service_environ, start_service, used_in_this_run
 
 SEED_TABLES = {"farmers", "fields", "conversations", "schema_versions"}
+
+# The service's modules (Flask, SQLAlchemy, psycopg) are imported where used: every pytest-xdist worker imports this
+# module to collect it, one of them runs it.
 
 
 def app_engine(environ):
     """The engine the service builds from its environment (create_app, as gunicorn's worker does)."""
+    from reference_service.config import Settings
+    from reference_service.web import create_app
+
     return create_app(Settings.from_environ(environ)).config["engine"]
 
 
 def backend_pid(engine) -> int:
+    from sqlalchemy import text
+
     with engine.connect() as connection:
         return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def waits_start_with_the_module(request: pytest.FixtureRequest) -> None:
+    """What takes time without work starts before the module's first test, if a selected test needs it: the
+    recycle test's connection ages, the missing-secret task boots and exits, while the other tests run."""
+    for name in ("recycling_pool", "task_missing_a_secret"):
+        if used_in_this_run(request, name):
+            request.getfixturevalue(name)
+
+
+@pytest.fixture(scope="module")
+def recycling_pool(postgres, migrated_database):
+    """The recycle test's engine (``DB_POOL_RECYCLE=1``, one connection), checked out twice at once: the same
+    backend, reused while younger than 1 s. Opened with the module (``waits_start_with_the_module``), its
+    connection then ages while the other tests run; the recycle test, last in the module, waits only for what is
+    left of the second. Yields ``(engine, first pid, pid of the second checkout, when that checkout was made)``."""
+    environ = service_environ(postgres, migrated_database, DB_POOL_SIZE="1", DB_MAX_OVERFLOW="0", DB_POOL_RECYCLE="1")
+    engine = app_engine(environ)
+    try:
+        first = backend_pid(engine)
+        reused = backend_pid(engine)
+        yield engine, first, reused, time.monotonic()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def task_missing_a_secret(postgres, tmp_path_factory):
+    """The Dockerfile's CMD without ``DB_PASSWORD``, started with the module (``waits_start_with_the_module``):
+    it boots, fails and exits while the first tests run; the missing-secret test then reads how. Yields
+    ``(process, started)``."""
+    environ = service_environ(postgres, "farmer_crm_app")
+    del environ["DB_PASSWORD"]
+    service = start_service(environ, tmp_path_factory.mktemp("missing-secret"))
+    try:
+        yield service, time.monotonic()
+    finally:
+        service.stop()
+
+
 def test_pool_settings_come_from_db_pool_size_max_overflow_and_recycle(postgres, migrated_template):
     # A database of its own: the session's live service keeps connections to the shared one. Recycling after an
-    # hour: a busy machine must not recycle a held connection mid-test (recycling is the next test's).
+    # hour: a busy machine must not recycle a held connection mid-test (recycling is the last test's).
     migrated_database = "pool_check"
     create_database(postgres, migrated_database, template=migrated_template)
     environ = service_environ(postgres, migrated_database, DB_POOL_SIZE="2", DB_MAX_OVERFLOW="1", DB_POOL_RECYCLE="3600")
@@ -57,17 +100,6 @@ def test_pool_settings_come_from_db_pool_size_max_overflow_and_recycle(postgres,
         engine.dispose()
 
 
-def test_pool_recycle_replaces_connections_older_than_db_pool_recycle(postgres, migrated_database):
-    engine = app_engine(service_environ(postgres, migrated_database, DB_POOL_SIZE="1", DB_MAX_OVERFLOW="0", DB_POOL_RECYCLE="1"))
-    try:
-        first = backend_pid(engine)
-        assert backend_pid(engine) == first  # reused while younger than 1 s
-        time.sleep(1.1)
-        assert backend_pid(engine) != first
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.parametrize(
     "name, value, expected",
     [
@@ -78,6 +110,9 @@ def test_pool_recycle_replaces_connections_older_than_db_pool_recycle(postgres, 
     ],
 )
 def test_a_bad_setting_stops_the_service_with_one_line_naming_it(postgres, name, value, expected):
+    from reference_service.config import ConfigError, Settings
+    from reference_service.web import create_app
+
     environ = service_environ(postgres, "farmer_crm_app", **{name: value})
     if value == "":
         del environ[name]
@@ -86,14 +121,9 @@ def test_a_bad_setting_stops_the_service_with_one_line_naming_it(postgres, name,
     assert str(error.value).startswith(expected) and "\n" not in str(error.value)
 
 
-def test_a_task_with_a_missing_secret_exits_at_once_with_one_line(postgres, tmp_path):
-    environ = service_environ(postgres, "farmer_crm_app")
-    del environ["DB_PASSWORD"]
-    service = start_service(environ, tmp_path)
-    try:
-        exit_code = service.process.wait(timeout=30)
-    finally:
-        service.stop()
+def test_a_task_with_a_missing_secret_exits_at_once_with_one_line(task_missing_a_secret):
+    service, started = task_missing_a_secret
+    exit_code = service.process.wait(timeout=max(0.0, started + 30 - time.monotonic()))  # 30 s from its start
     assert exit_code != 0
     errors = [line for line in service.log_lines() if "DB_PASSWORD" in line]
     assert len(errors) == 1, service.log_lines()
@@ -143,3 +173,10 @@ def test_the_migration_refuses_to_run_without_app_version(postgres):
     assert "APP_VERSION=<not set>: required" in result.stderr
     # Nothing half-done: the upgrade and the record are one transaction.
     assert postgres.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", "migration_unversioned") == [(0,)]
+
+
+def test_pool_recycle_replaces_connections_older_than_db_pool_recycle(recycling_pool):
+    engine, first, reused, checked_out = recycling_pool
+    assert reused == first  # reused while younger than 1 s
+    time.sleep(max(0.0, checked_out + 1.1 - time.monotonic()))  # at least 1.1 s after that second checkout
+    assert backend_pid(engine) != first

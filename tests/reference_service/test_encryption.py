@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from reference_service.config import Settings
-from reference_service.crypto import FarmerDataManager
-from reference_service.web import create_app
-
 from .conftest import create_database, run_alembic, service_environ
 
 PHONES = ["+359888123456", "+385911234567", "+5511987654321"]
+
+# The service's modules (Flask, SQLAlchemy, psycopg) are imported where used: every pytest-xdist worker imports this
+# module to collect it, one of them runs it.
 
 
 def stored_phones(postgres, dbname) -> list[str]:
@@ -19,6 +18,8 @@ def stored_phones(postgres, dbname) -> list[str]:
 
 
 def test_first_key_encrypts_and_every_key_decrypts():
+    from reference_service.crypto import FarmerDataManager
+
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     under_old = FarmerDataManager([old]).encrypt_phone("+359888123456")
     rotating = FarmerDataManager(f"{new},{old}")
@@ -50,6 +51,9 @@ def test_phone_numbers_are_stored_encrypted_and_served_decrypted(postgres, migra
 
 
 def test_rotation_the_migration_task_reencrypts_every_phone_under_the_new_key(postgres, migrated_template):
+    from reference_service.config import Settings
+    from reference_service.web import create_app
+
     create_database(postgres, "rotation", template=migrated_template)
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     environ = service_environ(postgres, "rotation", ENCRYPTION_KEY=old)
@@ -78,6 +82,8 @@ def test_rotation_the_migration_task_reencrypts_every_phone_under_the_new_key(po
 
 
 def test_rotation_stops_on_a_phone_no_key_decrypts(postgres, migrated_template):
+    from reference_service.crypto import FarmerDataManager
+
     create_database(postgres, "rotation_unknown", template=migrated_template)
     environ = service_environ(postgres, "rotation_unknown")
     stranger = FarmerDataManager([Fernet.generate_key().decode()]).encrypt_phone("+359888000000")

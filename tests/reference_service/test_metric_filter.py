@@ -42,19 +42,20 @@ def test_every_failed_health_check_logs_exactly_one_line_the_deployed_metric_fil
 ):
     pattern = deployed_pattern(production_service)
     service = live_service
-    time.sleep(0.1)  # the log is a file the process writes: let earlier lines land
-    start = len(service.log_lines())  # the session's service: only this test's lines count here
+    # The session's service: only this test's lines count here. Each window ends with the access line of its last
+    # request: a request's own lines come before its answer, its access line just after.
+    start = len(service.log_lines())
     assert get(f"{service.url}/health")[0] == 200
-    time.sleep(0.1)
-    healthy_lines = service.log_lines()[start:]
+    healthy_end = service.wait_for_access_lines(start, "GET /health 200", 1)
     with postgres.stopped():
         for _ in range(3):
             assert get(f"{service.url}/health", timeout=10)[0] == 503
-        time.sleep(0.1)
-        outage_lines = service.log_lines()[start + len(healthy_lines):]
+        outage_end = service.wait_for_access_lines(healthy_end, "GET /health 503", 3)
     assert get(f"{service.url}/health")[0] == 200
-    time.sleep(0.1)
-    after_lines = service.log_lines()[start + len(healthy_lines) + len(outage_lines):]
+    service.wait_for_access_lines(outage_end, "GET /health 200", 1)
+    lines = service.log_lines()
+    healthy_lines, outage_lines = lines[start:healthy_end], lines[healthy_end:outage_end]
+    after_lines = lines[outage_end:]
     assert healthy_lines and after_lines
 
     assert counted(pattern, healthy_lines) == [] and counted(pattern, after_lines) == []
