@@ -53,6 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
     config.addinivalue_line("markers", "xdist_group(name): tests pytest-xdist runs in one worker (set below)")
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist: hand out groups in our order (see FIRST_GROUPS)
+        config.option.loadscopereorder = False
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -73,6 +75,14 @@ def hermetic_aws_environment(tmp_path_factory: pytest.TempPathFactory):
         yield
 
 
+class _PathsOnce(list):
+    """A loader's search paths, each folder at most once (appending a folder already there changes nothing)."""
+
+    def append(self, path: Any) -> None:
+        if path not in self:
+            super().append(path)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def botocore_models_read_once():
     """Every botocore session of the run shares ONE data loader, so each service model and endpoint ruleset is
@@ -89,6 +99,9 @@ def botocore_models_read_once():
     import botocore.session
 
     shared = botocore.loaders.create_loader()
+    # Every boto3.Session appends boto3's own data folder to its loader's search paths; on the shared loader that
+    # would add the same folder once per session, and each first lookup of a model would walk every copy.
+    shared._search_paths = _PathsOnce(shared.search_paths)
     classes: dict[tuple[str, str], type] = {}
     build_class = botocore.client.ClientCreator._create_client_class
 
@@ -271,6 +284,13 @@ def acknowledgements(stack: Stack) -> list[tuple[str, str, str]]:
     )
 
 
+#: The groups that take longest, started first (longest first: the postgres group mostly waits on real processes,
+#: so it starts at once and the other workers fill the cores meanwhile). Every other group follows in
+#: collection order. pytest-xdist's own reordering (by number of tests) is off: it started the 28 slow PostgreSQL
+#: tests last, and the run ended with one worker finishing them alone.
+FIRST_GROUPS = ("postgres", "session-synthesis", "moto")
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``./dev.sh test`` runs the suite on every core (pytest-xdist, ``--dist loadgroup``): tests that share a
@@ -279,7 +299,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     - ``session-synthesis``: every test that reads the session synthesis (the ``project`` fixture);
     - ``postgres``: the reference service's tests (one PostgreSQL cluster, one migrated template database);
     - ``moto``: the operator tool's tests against moto (botocore and moto read each service model once);
-    - any other test: its module (a module's fixtures, e.g. an App built for the module, are built once)."""
+    - any other test: its module (a module's fixtures, e.g. an App built for the module, are built once).
+
+    The groups are handed out longest first (:data:`FIRST_GROUPS`), then in collection order."""
+    groups: dict[str, str] = {}
     for item in items:
         path = item.nodeid.split("::")[0]
         if "project" in item.fixturenames:
@@ -291,6 +314,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         else:
             group = path
         item.add_marker(pytest.mark.xdist_group(group))
+        groups[item.nodeid] = group
+    rank = {group: index for index, group in enumerate(FIRST_GROUPS)}
+    items.sort(key=lambda item: rank.get(groups[item.nodeid], len(FIRST_GROUPS)))  # stable: collection order
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

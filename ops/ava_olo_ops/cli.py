@@ -50,7 +50,23 @@ def register(
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error raises :class:`CliError` (one line) instead of printing usage and exiting."""
+    """argparse, but a usage error raises :class:`CliError` (one line) instead of printing usage and exiting.
+
+    A subcommand's own options are added when that subcommand is parsed (``add_arguments_later``): ``ava-olo
+    preflight`` builds preflight's options, not those of every command (argparse checks each option with a help
+    formatter as it is added, most of the cost of building the parser). ``ava-olo --help`` lists the commands
+    from their names and help alone."""
+
+    _add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+    def add_arguments_later(self, add_arguments: Callable[[argparse.ArgumentParser], None]) -> None:
+        self._add_arguments = add_arguments
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        if self._add_arguments is not None:
+            add_arguments, self._add_arguments = self._add_arguments, None
+            add_arguments(self)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CliError(f"{self.prog}: {message}")
@@ -202,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.required = True
     for command in COMMANDS.values():
         sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
-        command.add_arguments(sub)
+        sub.add_arguments_later(command.add_arguments)
         sub.set_defaults(_run=command.run)
     return parser
 

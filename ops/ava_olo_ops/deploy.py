@@ -177,9 +177,10 @@ class Deploy:
         try:
             watched = follow_release(self.target, self.version) if service else 0
             self.wait(cloudformation, name, "stack_create_complete" if old is None else "stack_update_complete")
-        finally:  # the full policy again: a lift lasts one deploy
+        finally:  # a new stack's first policy; the full policy again after a lift (a lift lasts one deploy)
             try:
-                stack_policy.apply(cloudformation, name, old, stack.template)
+                if old is None or allowed:  # else the policy set before executing is already the full one
+                    stack_policy.apply(cloudformation, name, old, stack.template)
             except ClientError as error:
                 self.say(f"    note: stack policy of {name} not set: {target_module.aws_error_line(error, prefix='')}")
         self.done.append(f"{name} executed")
@@ -231,7 +232,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_deploy(args: argparse.Namespace) -> int:
     try:
         versions.parse(args.version, what="--version")
-        target = target_module.resolve_target(args.env, region=args.region, profile=args.profile)
+        target = target_module.from_args(args)
     except (versions.VersionError, target_module.TargetError) as error:
         raise CliError(str(error)) from None
     if args.override is not None and not " ".join(args.override.split()):

@@ -200,12 +200,21 @@ class Migration:
         if not production:
             _out(f"note: {target.environment} is not production-tier: staging record and window apply to production")
             return
-        staging = targets.resolve_target(args.staging, profile=args.staging_profile or args.profile)
-        name = f"{parameter_prefix(staging)}/schema-version"
-        staged = staging.parameter(name)
-        if staged != self.version:
-            refusals.append(f"{self.version} has not migrated on {args.staging} ({name} is {staged or 'not set'}): run "
-                            f"'ava-olo migrate --env {args.staging} --version {self.version}' first (seed: staging first)")
+        staging = targets.resolve_target(
+            args.staging, region=args.staging_region or args.region, profile=args.staging_profile or args.profile,
+            project=args.project, service=args.app_service,
+        )
+        if staging.described_stack() is None:
+            refusals.append(f"{args.staging}'s service stack {staging.service_stack} is not deployed in "
+                            f"{staging.region or 'the default region'}, so its schema-version record cannot be read "
+                            "(--staging-region names the staging environment's region)")
+        else:
+            name = f"{parameter_prefix(staging)}/schema-version"
+            staged = staging.parameter(name)
+            if staged != self.version:
+                refusals.append(f"{self.version} has not migrated on {args.staging} ({name} is {staged or 'not set'}): "
+                                f"run 'ava-olo migrate --env {args.staging} --version {self.version}' first (seed: "
+                                "staging first)")
         if not args.window.contains(now):
             refusals.append(f"{now:%H:%M} UTC is outside the low-traffic window {args.window} UTC (seed)")
         for refusal in refusals:
@@ -250,7 +259,7 @@ class Migration:
 
     def run(self) -> int:
         args = self.args
-        target = targets.resolve_target(args.env, region=args.region, profile=args.profile)
+        target = targets.from_args(args)
         production = environment_tier(args.env) == "production"
         if production and args.staging == args.env:
             raise CliError(f"--staging: {args.staging!r} is the environment being migrated; name its staging environment")
@@ -378,6 +387,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task-timeout", type=_minutes, default=60, metavar="MINUTES", help="default 60")
     parser.add_argument("--staging", default="staging", metavar="ENV", help="where production's migration must have passed")
     parser.add_argument("--staging-profile", metavar="PROFILE", help="AWS profile for the staging record (default --profile)")
+    parser.add_argument("--staging-region", metavar="REGION", help="region of the staging record (default --region)")
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

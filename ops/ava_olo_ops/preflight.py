@@ -148,7 +148,7 @@ def read_service(target: Any) -> Optional[dict[str, Any]]:
 
 
 def stacks_check(target: Any) -> Check:
-    statuses = [(s, (target.describe_stack(s) or {}).get("StackStatus")) for s in (target.service_stack, target.data_stack)]
+    statuses = [(s, (target.described_stack(s) or {}).get("StackStatus")) for s in (target.service_stack, target.data_stack)]
     busy = [f"{s} is {st}" for s, st in statuses if st and st.endswith("_IN_PROGRESS")]
     if busy:
         return Check("no stack update", FAIL, f"{', '.join(busy)}: another deployment is running (seed, What NOT to Do #2)")
@@ -193,7 +193,7 @@ def image_check(target: Any, version: str, repository: Optional[str], service: O
 
 
 def certificate_check(target: Any, parameter: Optional[str]) -> Check:
-    stack_parameters = [p["ParameterValue"] for p in (target.describe_stack() or {}).get("Parameters", [])]
+    stack_parameters = [p["ParameterValue"] for p in (target.described_stack() or {}).get("Parameters", [])]
     parameter = parameter or next((p for p in stack_parameters if p.startswith("/") and "certificate" in p.lower()), None)
     if parameter is None:
         return Check("certificate", SKIP, "no certificate parameter (--certificate-parameter, or in the service stack)")

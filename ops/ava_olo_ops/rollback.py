@@ -62,8 +62,7 @@ def stop_in_flight(reader: Reader, *, interval: float = 10, timeout: float = 30 
 
 def previous_release(reader: Reader) -> tuple[Optional[str], Optional[str]]:
     """(serving release, the release the serving revision's deployment replaced)."""
-    snapshot = reader.poll()
-    serving = snapshot.serving_version
+    serving = reader.serving_version()
     for brief in reader.deployments():
         if brief.get("status") != "SUCCESSFUL":
             continue

@@ -50,7 +50,7 @@ def collect(target: Any) -> dict[str, Any]:
                   for t in target.client("elbv2").describe_target_health(TargetGroupArn=target.outputs()["TargetGroupArn"])["TargetHealthDescriptions"]]
     return {
         "environment": target.environment,
-        "stacks": {s: (target.describe_stack(s) or {}).get("StackStatus", "NOT DEPLOYED") for s in (target.service_stack, target.data_stack)},
+        "stacks": {s: (target.described_stack(s) or {}).get("StackStatus", "NOT DEPLOYED") for s in (target.service_stack, target.data_stack)},
         "service": reader.service, "cluster": reader.cluster,
         "serving_version": serving, "version_parameter": target.version_parameter,
         "parameter_version": target.parameter(target.version_parameter),

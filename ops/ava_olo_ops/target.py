@@ -45,6 +45,7 @@ class Target:
     _session: Any = field(default=None, repr=False)
     _outputs: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _described: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def stack(self, purpose: str) -> str:
         return f"{self.project}-{self.environment}-{purpose}"
@@ -79,11 +80,24 @@ class Target:
             raise
         return stacks[0] if stacks else None
 
+    def described_stack(self, stack_name: Optional[str] = None) -> Optional[dict[str, Any]]:
+        """:meth:`describe_stack`, read once for this target: what a one-shot command (preflight, status) reads
+        of a stack - outputs, parameters, status - comes from one ``DescribeStacks`` instead of one per check.
+        A stack not found is asked again next time (it may be being created). A command that follows a stack
+        as it changes (``watch``) calls :meth:`describe_stack` on every poll."""
+        stack_name = stack_name or self.service_stack
+        if stack_name not in self._described:
+            stack = self.describe_stack(stack_name)
+            if stack is None:
+                return None
+            self._described[stack_name] = stack
+        return self._described[stack_name]
+
     def outputs(self, stack_name: Optional[str] = None) -> dict[str, str]:
         """The CloudFormation outputs of ``stack_name`` (default: the service stack), cached."""
         stack_name = stack_name or self.service_stack
         if stack_name not in self._outputs:
-            stack = self.describe_stack(stack_name)
+            stack = self.described_stack(stack_name)
             if stack is None:
                 raise TargetError(f"stack {stack_name} is not deployed in {self.region or 'the default region'}")
             self._outputs[stack_name] = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}

@@ -82,9 +82,12 @@ class Reader:
         newest = None
         if briefs and briefs[0] is not mine:
             newest = f"{self._versions.get(briefs[0].get('targetServiceRevisionArn', '')) or '?'} {briefs[0].get('status')}"
+        return Snapshot(stack["StackStatus"] if stack else None, deployment, self.serving_version(), newest)
+
+    def serving_version(self) -> Optional[str]:
+        """The release of the task definition the service runs now (None: no service)."""
         services = self.ecs.describe_services(cluster=self.cluster, services=[self.service])["services"]
-        serving = self.task_definition_version(services[0]["taskDefinition"]) if services else None
-        return Snapshot(stack["StackStatus"] if stack else None, deployment, serving, newest)
+        return self.task_definition_version(services[0]["taskDefinition"]) if services else None
 
 
 def follow_release(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, Callable, Optional
 
@@ -28,6 +29,19 @@ CLUSTER, SERVICE = "ava-olo-staging", "ava-olo-staging-monitoring-dashboards"
 REPOSITORY = "ava-olo-monitoring-dashboards"
 REGISTRY = f"123456789012.dkr.ecr.{REGION}.amazonaws.com"
 T0 = datetime(2026, 6, 2, 10, 0, tzinfo=timezone.utc)  # a Tuesday
+
+
+@lru_cache(maxsize=None)
+def _client(service: str, region: str) -> Any:
+    return boto3.Session().client(service, region_name=region)
+
+
+def client(service: str, region: str = REGION) -> Any:
+    """A boto3 client for a test's own setup and checks, made once per run and shared by the tests (making one
+    costs ~2 ms, and the tests' setup alone needed ~200). A client holds no AWS state: each test's ``mock_aws``
+    starts moto's backends afresh, and a client talks to whatever moto holds when it is called. The tool's own
+    clients are not these: each command makes its own, as in production."""
+    return _client(service, region)
 
 
 class FakeTime:
@@ -148,14 +162,13 @@ def world(monkeypatch: pytest.MonkeyPatch):
     with mock_aws():
         rollout = Rollout()
         monkeypatch.setattr(target_mod, "boto3", SimpleNamespace(Session=rollout.session))
-        template = {"Resources": {"Marker": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "/test/marker", "Type": "String", "Value": "x"}}},
-                    "Outputs": {k: {"Value": v} for k, v in OUTPUTS.items()}}
-        cloudformation = boto3.client("cloudformation", region_name=REGION)
-        cloudformation.create_stack(StackName=f"ava-olo-{ENV}-service", TemplateBody=json.dumps(template))
-        ecs = boto3.client("ecs", region_name=REGION)
+        # The stack records the release it deployed in its own SSM parameter, as the service stack does.
+        version = {"Type": "AWS::SSM::Parameter", "Properties": {
+            "Name": f"/ava-olo/{ENV}/monitoring-dashboards/version", "Type": "String", "Value": "v3.2.0"}}
+        template = {"Resources": {"Version": version}, "Outputs": {k: {"Value": v} for k, v in OUTPUTS.items()}}
+        client("cloudformation").create_stack(StackName=f"ava-olo-{ENV}-service", TemplateBody=json.dumps(template))
+        ecs = client("ecs")
         ecs.create_cluster(clusterName=CLUSTER)
         ecs.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition=task_definition(ecs, "v3.2.0"), desiredCount=2)
-        boto3.client("ssm", region_name=REGION).put_parameter(
-            Name=f"/ava-olo/{ENV}/monitoring-dashboards/version", Value="v3.2.0", Type="String")
         rollout.deploy("v3.2.0", status="SUCCESSFUL", stage="CLEAN_UP")
         yield World(rollout, target_mod.Target(ENV, REGION), ecs)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import boto3
 import pytest
 from moto import mock_aws
 
 from ava_olo_ops import deploy
 from ava_olo_ops.cli import main
+
+from .aws import client
 
 DATA, SERVICE = "ava-olo-staging-data", "ava-olo-staging-service"
 
@@ -54,7 +55,7 @@ class Cdk:
         elif "--method=prepare-change-set" in argv:
             artifact = argv[argv.index("--app") + 2]
             stack = next(s for s in self.templates if s.endswith(artifact.lower()))
-            cloudformation = boto3.client("cloudformation")
+            cloudformation = client("cloudformation")
             exists = any(s["StackName"] == stack for s in cloudformation.describe_stacks()["Stacks"])
             cloudformation.create_change_set(StackName=stack, ChangeSetName=argv[argv.index("--change-set-name") + 1],
                                              TemplateBody=json.dumps(self.templates[stack]),
@@ -72,7 +73,7 @@ def aws(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # cdk.out/ goes here; no environments/ here: the region comes from AWS_DEFAULT_REGION
     monkeypatch.setattr(deploy, "WAIT_DELAY_SECONDS", 0.01)
     with mock_aws():
-        yield boto3.client("cloudformation")
+        yield client("cloudformation")
 
 
 @pytest.fixture
@@ -151,6 +152,8 @@ def test_a_reviewed_removal_passes_with_allow_replace_and_the_full_policy_comes_
     assert code == 0, capsys.readouterr()
     assert "AuditLogs" not in _template(aws, DATA)["Resources"]
     assert "allowed (reviewed): AuditLogs" in capsys.readouterr().out
+    policy = json.loads(aws.get_stack_policy(StackName=DATA)["StackPolicyBody"])  # lifted for this deploy only
+    assert policy["Statement"][1]["Resource"] == ["LogicalResourceId/AuditLogs"]
 
 
 def test_a_first_deploy_creates_the_stacks_then_protects_them(aws, steps, monkeypatch, capsys):

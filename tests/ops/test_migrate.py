@@ -12,38 +12,39 @@ import json
 import threading
 from datetime import datetime, timedelta, timezone
 
-import boto3
 import pytest
 from moto import mock_aws
 
 from ava_olo_ops import migrate, target as targets
 from ava_olo_ops.cli import main
 
+from .aws import client
+
 REGION = "us-east-1"  # environments/staging.json and production.json
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ava-olo-monitoring-dashboards"
 INSIDE_WINDOW = datetime(2026, 12, 2, 2, 30, tzinfo=timezone.utc)
 
 
-def _deploy(env: str) -> str:
+def _deploy(env: str, project: str = "ava-olo", service: str = "monitoring-dashboards", region: str = REGION) -> str:
     """The two stacks of ``env`` as migrate reads them; returns the SSM prefix."""
-    target = targets.resolve_target(env)
-    prefix = f"/ava-olo/{env}/monitoring-dashboards"
-    ec2 = boto3.client("ec2", region_name=REGION)
+    target = targets.resolve_target(env, project=project, service=service)
+    prefix = f"/{project}/{env}/{service}"
+    ec2 = client("ec2", region)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName=f"{env}-svc", Description="service", VpcId=vpc)["GroupId"]
-    rds = boto3.client("rds", region_name=REGION)
+    rds = client("rds", region)
     rds.create_db_cluster(DBClusterIdentifier=f"{env}-farmer-crm", Engine="aurora-postgresql", MasterUsername="crm",
                           MasterUserPassword="not-a-real-password-1")
-    ecs = boto3.client("ecs", region_name=REGION)
+    ecs = client("ecs", region)
     ecs.create_cluster(clusterName=f"{env}-cluster")
     task_definition = ecs.register_task_definition(
         family=f"{env}-migrate", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="512", memory="1024",
         containerDefinitions=[{"name": "migrate", "image": f"{IMAGE}:v1.0.0", "command": ["alembic", "upgrade", "head"],
                                "memory": 1024}],
     )["taskDefinition"]["taskDefinitionArn"]
-    boto3.client("logs", region_name=REGION).create_log_group(logGroupName=f"{env}-migrate")
-    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    client("logs", region).create_log_group(logGroupName=f"{env}-migrate")
+    cloudformation = client("cloudformation", region)
     parameter = {"Type": "AWS::SSM::Parameter", "Properties": {"Name": f"{prefix}/version", "Type": "String", "Value": "v1.0.0"}}
     outputs = {"ClusterName": f"{env}-cluster", "MigrationTaskDefinitionArn": task_definition, "MigrationSubnetIds": subnet,
                "MigrationSecurityGroupId": group, "MigrationLogGroupName": f"{env}-migrate"}
@@ -71,7 +72,7 @@ def aws(monkeypatch):
     monkeypatch.setattr(migrate, "TASK_DELAY", 0.01)
     monkeypatch.setattr(migrate, "utc_now", lambda: INSIDE_WINDOW)
     with mock_aws():
-        yield boto3.client("ssm", region_name=REGION)
+        yield client("ssm", REGION)
 
 
 def _value(ssm, name):
@@ -85,7 +86,7 @@ def test_staging_migrates_with_the_release_image_after_a_snapshot_and_records_it
     prefix = _deploy("staging")
     assert main(["migrate", "--env", "staging", "--version", "v1.1.0"]) == 0
     out = capsys.readouterr().out
-    ecs, rds = boto3.client("ecs", region_name=REGION), boto3.client("rds", region_name=REGION)
+    ecs, rds = client("ecs", REGION), client("rds", REGION)
     (task,) = ecs.describe_tasks(cluster="staging-cluster", tasks=ecs.list_tasks(cluster="staging-cluster")["taskArns"])["tasks"]
     definition = ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])["taskDefinition"]
     assert definition["revision"] == 2 and definition["containerDefinitions"][0]["image"] == f"{IMAGE}:v1.1.0"
@@ -141,7 +142,7 @@ def test_two_concurrent_runs_exactly_one_proceeds_the_other_names_the_holder(aws
     (line,) = refusals
     assert line.startswith("refused: another migration holds the lock /ava-olo/staging/monitoring-dashboards/migration-lock: ")
     assert "(pid " in line and f"since {INSIDE_WINDOW:%Y-%m-%d %H:%M:%S} UTC; wait until it ends" in line
-    assert len(boto3.client("ecs", region_name=REGION).list_tasks(cluster="staging-cluster")["taskArns"]) == 1
+    assert len(client("ecs", REGION).list_tasks(cluster="staging-cluster")["taskArns"]) == 1
 
 
 def test_a_stale_lock_is_reported_not_broken(aws, capsys):
@@ -154,7 +155,7 @@ def test_a_stale_lock_is_reported_not_broken(aws, capsys):
     assert "ops@laptop (pid 7) since 2026-12-01 23:30:00 UTC - STALE (older than 100 min" in line
     assert f"aws ssm delete-parameter --name {prefix}/migration-lock" in line
     assert _value(aws, f"{prefix}/migration-lock") == held
-    assert boto3.client("rds", region_name=REGION).describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"] == []
+    assert client("rds", REGION).describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"] == []
 
 
 def test_production_needs_the_staging_record_and_the_window(aws, monkeypatch, capsys):
@@ -168,6 +169,20 @@ def test_production_needs_the_staging_record_and_the_window(aws, monkeypatch, ca
     monkeypatch.setattr(migrate, "utc_now", lambda: INSIDE_WINDOW)
     assert main(["migrate", "--env", "production", "--version", "v1.1.0"]) == 0
     assert _value(aws, f"{prefix}/schema-version") == "v1.1.0"
+
+
+def test_another_teams_production_checks_its_own_staging_record_in_the_staging_region(aws, capsys):
+    """Mango rule: ``--project``, ``--app-service`` and ``--staging-region`` name the stacks and records, not
+    AVA OLO's defaults (staging in another region than production)."""
+    staging_prefix = _deploy("staging", project="agro", service="orders", region="eu-west-1")
+    prefix = _deploy("production", project="agro", service="orders")
+    client("ssm", "eu-west-1").put_parameter(Name=f"{staging_prefix}/schema-version", Value="v1.1.0", Type="String")
+    argv = ["migrate", "--env", "production", "--version", "v1.1.0", "--project", "agro", "--app-service", "orders",
+            "--region", REGION]
+    assert main(argv) == 1  # the staging record is looked for in production's region by default
+    assert "agro-staging-service is not deployed in us-east-1" in capsys.readouterr().err
+    assert main([*argv, "--staging-region", "eu-west-1"]) == 0, capsys.readouterr().err
+    assert _value(aws, f"{prefix}/schema-version") == "v1.1.0" and staging_prefix == "/agro/staging/orders"
 
 
 def test_dry_run_changes_nothing(aws, capsys):
@@ -192,7 +207,7 @@ def test_a_release_already_migrated_is_not_migrated_again(aws, capsys):
     aws.put_parameter(Name=f"{prefix}/schema-version", Value="v1.1.0", Type="String")
     assert main(["migrate", "--env", "staging", "--version", "v1.1.0"]) == 0
     assert "already migrated to v1.1.0" in capsys.readouterr().out
-    assert boto3.client("rds", region_name=REGION).describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"] == []
+    assert client("rds", REGION).describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"] == []
 
 
 def test_a_failed_migration_records_nothing_prints_the_restore_and_releases_the_lock(aws, monkeypatch, capsys):

@@ -4,16 +4,15 @@ deployment alarms, which moto's ECS does not keep). Each override names the one 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
-import boto3
-import moto.settings
 import pytest
 
 from ava_olo_ops import preflight
 from ava_olo_ops.cli import main
 
-from .aws import REGION, REPOSITORY, world  # noqa: F401  (pytest fixture)
+from .aws import REGION, REPOSITORY, client, world  # noqa: F401  (pytest fixture)
 
 V = "v3.3.0"
 TUESDAY = datetime(2026, 6, 2, 10, 0, tzinfo=timezone.utc)
@@ -21,19 +20,40 @@ FRIDAY_EVENING = datetime(2026, 6, 5, 17, 0, tzinfo=timezone.utc)
 ALARM = "ava-olo-staging-monitoring-dashboards-new-revision-errors"
 
 
+@lru_cache(maxsize=1)
+def certificate() -> tuple[bytes, bytes]:
+    """A certificate for the domain and its key (PEM), made once: ECDSA P-256, which ACM imports like RSA. A
+    certificate *requested* from moto's ACM costs a fresh 2048-bit RSA key per test (~50 ms), and is only ISSUED
+    after ``ACM_VALIDATION_WAIT``; an imported one is ISSUED at once, and ``issued`` is all preflight reads."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key, now = ec.generate_private_key(ec.SECP256R1()), datetime.now(timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "monitoring.example")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=365))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("monitoring.example")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
 @pytest.fixture
 def ready(world, tmp_path, monkeypatch):
     """Everything passes: image pushed, notes written, alarm OK, certificate issued, a Tuesday."""
-    ecr = boto3.client("ecr", region_name=REGION)
+    ecr = client("ecr")
     ecr.create_repository(repositoryName=REPOSITORY)
     ecr.put_image(repositoryName=REPOSITORY, imageTag=V, imageManifest=json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "layers": []}))
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    cloudwatch = client("cloudwatch")
     cloudwatch.put_metric_alarm(AlarmName=ALARM, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
                                 Statistic="Sum", Period=60, EvaluationPeriods=2, Threshold=1, ComparisonOperator="GreaterThanThreshold")
     world.rollout.alarm_names = [ALARM]
-    monkeypatch.setattr(moto.settings, "ACM_VALIDATION_WAIT", -1)
-    arn = boto3.client("acm", region_name=REGION).request_certificate(DomainName="monitoring.example")["CertificateArn"]
-    boto3.client("ssm", region_name=REGION).put_parameter(Name="/ava-olo/staging/certificate-arn", Value=arn, Type="String")
+    body, key = certificate()
+    arn = client("acm").import_certificate(Certificate=body, PrivateKey=key)["CertificateArn"]
+    client("ssm").put_parameter(Name="/ava-olo/staging/certificate-arn", Value=arn, Type="String")
     notes = tmp_path / "CHANGELOG.md"
     notes.write_text(f"# Changelog\n\n## {V} - feat: field notes\n", encoding="utf-8")
     monkeypatch.setattr(preflight, "clock", lambda: TUESDAY)
@@ -86,7 +106,7 @@ def test_defect_6_the_changelog_override_does_not_silence_the_friday_rule(ready,
 
 
 def test_defect_7_not_newer_is_overridable_by_name_for_a_rollback(ready, capsys):
-    boto3.client("ssm", region_name=REGION).put_parameter(
+    client("ssm").put_parameter(
         Name="/ava-olo/staging/monitoring-dashboards/version", Value="v3.4.0", Type="String", Overwrite=True)
     assert run(ready) == 1
     assert run(ready, "--override", "newer=rollback from v3.4.0 to v3.3.0") == 0
@@ -100,13 +120,13 @@ def test_an_override_must_name_one_overridable_check_and_give_a_reason(ready, ca
 
 
 def test_the_image_tag_must_exist_in_ecr(ready, capsys):
-    boto3.client("ecr", region_name=REGION).batch_delete_image(repositoryName=REPOSITORY, imageIds=[{"imageTag": V}])
+    client("ecr").batch_delete_image(repositoryName=REPOSITORY, imageIds=[{"imageTag": V}])
     assert run(ready) == 1
     assert f"✗ image in ECR: {REPOSITORY}:{V} does not exist (ImageNotFoundException)" in capsys.readouterr().out
 
 
 def test_the_certificate_parameter_must_exist_and_name_an_acm_certificate_of_the_region(ready, capsys):
-    ssm = boto3.client("ssm", region_name=REGION)
+    ssm = client("ssm")
     ssm.put_parameter(Name="/ava-olo/staging/certificate-arn", Type="String", Overwrite=True,
                       Value="arn:aws:acm:us-east-1:123456789012:certificate/abc")
     assert run(ready) == 1
@@ -117,7 +137,7 @@ def test_the_certificate_parameter_must_exist_and_name_an_acm_certificate_of_the
 
 
 def test_the_account_needs_an_elastic_ip_for_each_new_nat_gateway(ready, capsys):
-    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2 = client("ec2")
     limit = int(ec2.describe_account_attributes(AttributeNames=["vpc-max-elastic-ips"])["AccountAttributes"][0]["AttributeValues"][0]["AttributeValue"])
     for _ in range(limit - 1):
         ec2.allocate_address(Domain="vpc")

@@ -28,6 +28,8 @@ from ava_olo_ops.stateful_guard import compare, guard_change_set
 from stacks.composition import build_environment, create_app
 from tests.conftest import manifest
 
+from .aws import client
+
 # ----------------------------------------------------------------------------------------------------------------
 # Real templates from the project: staging, and one variant (one more App)
 # ----------------------------------------------------------------------------------------------------------------
@@ -284,7 +286,7 @@ def aws(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
     with mock_aws():
-        yield boto3.client("cloudformation")
+        yield client("cloudformation", "eu-central-1")
 
 
 def _parameter_stack(value):

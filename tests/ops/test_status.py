@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 
-import boto3
-
 from ava_olo_ops import cli
 
-from .aws import REGION, world  # noqa: F401  (pytest fixture)
+from .aws import REGION, client, world  # noqa: F401  (pytest fixture)
 
 ALARM = "ava-olo-staging-monitoring-dashboards-new-revision-errors"
 
 
 def test_status_puts_the_alarm_in_alarm_first_and_compares_serving_and_parameter(world, capsys):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    cloudwatch = client("cloudwatch")
     cloudwatch.put_metric_alarm(AlarmName=ALARM, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
                                 Statistic="Sum", Period=60, EvaluationPeriods=2, Threshold=1, ComparisonOperator="GreaterThanThreshold")
     cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="5XX above 1")
