@@ -33,7 +33,7 @@ def consumer_template(consumer_stack) -> Template:
 @pytest.fixture(scope="module")
 def consumer_stack() -> Stack:
     # No cdk.json and no context: none of the ~89 feature flags the project's own App sets.
-    app = App(builtin_cloud_formation_validation=False)  # cfn-lint covers this; it costs ~2 s per App
+    app = App(builtin_cloud_formation_validation=False, tree_metadata=False)  # cfn-lint covers this; it costs ~2 s per App
     add_compliance_checks(app)
     stack = Stack(app, "WeatherAlerts", env=Environment(region="sa-east-1"))
     names = ResourceNames(environment="qa", service="weather-alerts", project="agro")

@@ -56,7 +56,7 @@ def service_props(cluster: ecs.ICluster, names: ResourceNames, **overrides) -> F
 
 @pytest.fixture(scope="module")
 def consumer():
-    app = App(builtin_cloud_formation_validation=False)
+    app = App(builtin_cloud_formation_validation=False, tree_metadata=False)  # no tree.json: nothing reads it
     add_compliance_checks(app)  # cdk-nag AwsSolutions: the library's own acknowledgements must suffice
     platform = Stack(app, "Platform", env=ENV)
     network = Network(platform, "Network", NetworkProps(availability_zones=["eu-central-1a", "eu-central-1b"]))

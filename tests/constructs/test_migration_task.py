@@ -27,12 +27,12 @@ from ava_olo_constructs import (
     PropsError,
     ServiceCluster,
     ServiceClusterProps,
-    acknowledgements,
     add_compliance_checks,
 )
 from ava_olo_constructs.migration_task import MigrationTask, MigrationTaskProps
 from ava_olo_ops import migrate
-from tests.conftest import only
+from tests.conftest import acknowledgements as acknowledged_in_assembly
+from tests.conftest import manifest, only
 
 ACCOUNT = "123456789012"
 SECRET_ARN = f"arn:aws:secretsmanager:eu-central-1:{ACCOUNT}:secret:ava-olo/test/database/credentials-AbCdEf"
@@ -45,6 +45,7 @@ NIST = "NIST.800.53.R5-"
 class Built:
     stack: Stack
     template: Template
+    resources: dict[str, Any]  # the template's resources, as CDK wrote them
     report: dict[str, Any]
     migration: MigrationTask
     plain: MigrationTask
@@ -66,7 +67,7 @@ class Built:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     outdir = tmp_path_factory.mktemp("migration-cdk.out")
-    app = App(outdir=str(outdir), builtin_cloud_formation_validation=False)  # cfn-lint covers this in CI
+    app = App(outdir=str(outdir), builtin_cloud_formation_validation=False, tree_metadata=False)  # cfn-lint covers this in CI
     add_compliance_checks(app, ["AwsSolutions", "NIST.800.53.R5"])
     stack = Stack(app, "MigrationTest", env=Environment(account=ACCOUNT, region="eu-central-1"))
     network = Network(stack, "Net", NetworkProps(availability_zones=["eu-central-1a", "eu-central-1b"]))
@@ -99,10 +100,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
             memory_mib=2048,
         ),
     )
-    assembly = app.synth()  # cdk-nag runs here: an unacknowledged finding fails the synth
-    template = Template.from_json(assembly.get_stack_artifact(stack.artifact_id).template)
+    app.synth()  # cdk-nag runs here: an unacknowledged finding fails the synth
+    # The template as CDK wrote it into the cloud assembly, read once (not copied back through jsii per query).
+    template_file = manifest(str(outdir))["artifacts"][stack.artifact_id]["properties"]["templateFile"]
+    written = json.loads((outdir / template_file).read_text())
     report = json.loads((outdir / "validation-report.json").read_text())
-    return Built(stack, template, report, migration, plain, service_security_group, network.vpc, props)
+    return Built(stack, Template.from_json(written), written["Resources"], report, migration, plain,
+                 service_security_group, network.vpc, props)
 
 
 def test_database_settings_reach_the_container_only_as_ecs_secrets(built):
@@ -143,12 +147,12 @@ def test_own_log_stream_in_a_log_group_with_retention_and_kms_key(built):
         assert options["LogDriver"] == "awslogs"
         assert options["Options"]["awslogs-stream-prefix"] == "migrate"
         assert options["Options"]["awslogs-group"] == built.resolve(construct.log_group.log_group_name)
-        group = built.template.to_json()["Resources"][built.resolve(construct.log_group.log_group_name)["Ref"]]
+        group = built.resources[built.resolve(construct.log_group.log_group_name)["Ref"]]
         assert group["Type"] == "AWS::Logs::LogGroup"
         assert group["Properties"]["RetentionInDays"] == 30
         assert group["Properties"]["KmsKeyId"] == built.resolve(construct.log_key.key_arn)
         assert group["DeletionPolicy"] == "Retain"
-        key = built.template.to_json()["Resources"][built.resolve(construct.log_key.key_arn)["Fn::GetAtt"][0]]
+        key = built.resources[built.resolve(construct.log_key.key_arn)["Fn::GetAtt"][0]]
         assert key["Properties"]["EnableKeyRotation"] is True
 
 
@@ -180,7 +184,7 @@ def test_networking_private_subnets_and_the_services_security_group_or_an_outbou
     assert "existing ingress rule" in built.migration.subnets_description
     assert "assignPublicIp DISABLED" in built.migration.subnets_description
     # By default it gets its own group: no ingress at all, and the caller must let it into the database.
-    group = built.template.to_json()["Resources"][built.resolve(built.plain.security_group.security_group_id)["Fn::GetAtt"][0]]
+    group = built.resources[built.resolve(built.plain.security_group.security_group_id)["Fn::GetAtt"][0]]
     assert "SecurityGroupIngress" not in group["Properties"]
     assert group["Properties"]["SecurityGroupEgress"][0]["CidrIp"] == "0.0.0.0/0"
     assert "database.allow_from" in built.plain.subnets_description
@@ -197,7 +201,9 @@ def test_synth_passes_both_cdk_nag_packs_and_acknowledges_only_real_findings(bui
             assert not [p for p in paths if "/Migration/" in p or "/Plain/" in p], violation["ruleName"]
         for violation in plugin["suppressedViolations"]:
             suppressed |= {(c["constructPath"], violation["ruleName"]) for c in violation["violatingConstructs"]}
-    found = {(path.split("/", 1)[1], rule): reason for path, rule, reason in acknowledgements(built.stack)}
+    # What the cloud assembly records (what `cdk deploy` reads), the same list ava_olo_constructs.acknowledgements()
+    # gives from the construct tree (test_compliance checks that the two agree).
+    found = {(path.split("/", 1)[1], rule): reason for path, rule, reason in acknowledged_in_assembly(built.stack)}
     ours = {key for key in found if key[0].startswith(("Migration", "Plain"))}
     assert ours == {
         ("Migration/TaskDef", "AwsSolutions-ECS2"),  # it has a (non-secret) environment; Plain has none

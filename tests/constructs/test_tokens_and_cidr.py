@@ -92,7 +92,7 @@ def test_database_windows_given_as_cfn_parameters_are_left_to_rds(stack: Stack) 
 
     from ava_olo_constructs import AuroraPostgresDatabase, AuroraPostgresDatabaseProps
 
-    app = App(builtin_cloud_formation_validation=False)
+    app = App(builtin_cloud_formation_validation=False, tree_metadata=False)
     db_stack = Stack(app, "TokenWindows", env={"region": "eu-central-1"})
     backup = CfnParameter(db_stack, "BackupWindow", default="01:00-01:30").value_as_string
     maintenance = CfnParameter(db_stack, "MaintenanceWindow", default="sat:05:00-sat:05:30").value_as_string

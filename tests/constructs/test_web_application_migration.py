@@ -48,7 +48,7 @@ def service_props(cluster: ecs.ICluster, names: ResourceNames) -> FargateWebServ
 
 @pytest.fixture(scope="module")
 def synthesized():
-    app = App(builtin_cloud_formation_validation=False)
+    app = App(builtin_cloud_formation_validation=False, tree_metadata=False)  # no tree.json: nothing reads it
     platform = Stack(app, "Platform", env=ENV)
     network = Network(platform, "Network", NetworkProps(availability_zones=["sa-east-1a", "sa-east-1b"]))
     cluster = ServiceCluster(platform, "Cluster", ServiceClusterProps(vpc=network.vpc, cluster_name="mango-qa")).cluster

@@ -16,7 +16,7 @@ from tests.conftest import only
 
 
 def build(**overrides) -> tuple[Template, FargateWebService]:
-    stack = Stack(App(builtin_cloud_formation_validation=False), "Svc", env=Environment(account="111111111111", region="eu-west-1"))
+    stack = Stack(App(builtin_cloud_formation_validation=False, tree_metadata=False), "Svc", env=Environment(account="111111111111", region="eu-west-1"))
     vpc = ec2.Vpc.from_vpc_attributes(
         stack, "Vpc", vpc_id="vpc-1", availability_zones=["eu-west-1a", "eu-west-1b"],
         public_subnet_ids=["subnet-a", "subnet-b"], private_subnet_ids=["subnet-c", "subnet-d"],

@@ -15,7 +15,7 @@ from stacks.config.loader import parse_environment
 from stacks.config.model import DeploymentConfig
 from aws_cdk.assertions import Template
 
-from tests.conftest import service_container, service_execution_role_statements
+from tests.conftest import manifest, service_container, service_execution_role_statements
 
 KEY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ava-olo/staging/fernet-AbC123"
 SECRET_KMS = "arn:aws:kms:us-east-1:123456789012:key/abcdabcd-1234-1234-1234-abcdabcdabcd"
@@ -34,27 +34,38 @@ def variant(tmp_path_factory):
         secure_parameters_kms_key_arn=PARAMETER_KMS,
         deployment=DeploymentConfig(strategy="linear", bake_minutes=5),
     )
-    app = create_app(outdir=str(tmp_path_factory.mktemp("variant")), validation=False)
+    outdir = tmp_path_factory.mktemp("variant")
+    app = create_app(outdir=str(outdir), validation=False)
     stacks = build_environment(app, config)
-    assembly = app.synth()
-    return {s.node.id: assembly.get_stack_artifact(s.artifact_id).template for s in stacks.all}
+    app.synth()
+    # The templates as CDK wrote them, read from the cloud assembly rather than copied through jsii.
+    artifacts = manifest(str(outdir))["artifacts"]
+    return {
+        s.node.id: json.loads((outdir / artifacts[s.artifact_id]["properties"]["templateFile"]).read_text())
+        for s in stacks.all
+    }
 
 
-def test_existing_encryption_key_secret_is_injected_instead_of_generating_one(variant):
+@pytest.fixture(scope="module")
+def service(variant) -> Template:
+    """The service stack's ``Template``, made once: ``Template.from_json`` copies the template into the jsii runtime."""
+    return Template.from_json(variant["VariantService"])
+
+
+def test_existing_encryption_key_secret_is_injected_instead_of_generating_one(variant, service):
     data = variant["VariantData"]["Resources"]
     assert not [r for r in data.values() if r["Type"] == "Custom::FernetKey"]
     assert not [r for r in data.values() if r["Type"] == "AWS::Lambda::Function" and "Fernet" in json.dumps(r)]
-    container = service_container(Template.from_json(variant["VariantService"]))
+    container = service_container(service)
     secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
     assert secrets["ENCRYPTION_KEY"] == KEY_ARN
-    template = Template.from_json(variant["VariantService"])
-    decrypt = [s for s in service_execution_role_statements(template) if s["Action"] == "kms:Decrypt" and "Condition" in s]
+    decrypt = [s for s in service_execution_role_statements(service) if s["Action"] == "kms:Decrypt" and "Condition" in s]
     assert len(decrypt) == 1 and SECRET_KMS in decrypt[0]["Resource"]
     assert decrypt[0]["Condition"]["StringEquals"]["kms:ViaService"] == "secretsmanager.us-east-1.amazonaws.com"
 
 
-def test_secure_string_parameters_are_injected_with_exactly_their_read_permissions(variant):
-    template = Template.from_json(variant["VariantService"])
+def test_secure_string_parameters_are_injected_with_exactly_their_read_permissions(service):
+    template = service
     container = service_container(template)
     secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
     assert "parameter/ava-olo/variant/stripe-token" in json.dumps(secrets["STRIPE_TOKEN"])
@@ -69,15 +80,14 @@ def test_secure_string_parameters_are_injected_with_exactly_their_read_permissio
     )
 
 
-def test_a_linear_deployment_gets_its_steps_the_test_listener_and_the_pre_traffic_check(variant):
-    template = Template.from_json(variant["VariantService"])
-    (service,) = template.find_resources("AWS::ECS::Service").values()
-    deployment = service["Properties"]["DeploymentConfiguration"]
+def test_a_linear_deployment_gets_its_steps_the_test_listener_and_the_pre_traffic_check(service):
+    (ecs_service,) = service.find_resources("AWS::ECS::Service").values()
+    deployment = ecs_service["Properties"]["DeploymentConfiguration"]
     assert deployment["Strategy"] == "LINEAR" and deployment["BakeTimeInMinutes"] == 5
     assert deployment["LinearConfiguration"] == {"StepPercent": 10, "StepBakeTimeInMinutes": 6}
     assert [h["LifecycleStages"] for h in deployment["LifecycleHooks"]] == [["POST_TEST_TRAFFIC_SHIFT"]]
-    assert "AdvancedConfiguration" in service["Properties"]["LoadBalancers"][0]
-    assert "DesiredCount" not in service["Properties"]
+    assert "AdvancedConfiguration" in ecs_service["Properties"]["LoadBalancers"][0]
+    assert "DesiredCount" not in ecs_service["Properties"]
 
 
 def _raw(**overrides):

@@ -383,7 +383,7 @@ def test_deploy_role_resources_are_of_the_types_each_action_supports_and_star_on
 
 
 def test_deploy_roles_of_environments_in_other_accounts_reach_only_that_accounts_bootstrap_roles():
-    stack = Stack(App(builtin_cloud_formation_validation=False), "Roles", env={"account": "111111111111", "region": "eu-central-1"})
+    stack = Stack(App(builtin_cloud_formation_validation=False, tree_metadata=False), "Roles", env={"account": "111111111111", "region": "eu-central-1"})
     roles = GitHubDeploymentRoles(
         stack,
         "GitHub",
@@ -488,7 +488,7 @@ def test_image_repositories_may_be_empty_and_then_there_is_no_image_push_role():
     config = parse_delivery("main", _raw_delivery(github_image_repositories=[]), environ={})
     assert config.github_image_repositories == ()
     assert parse_delivery("main", _raw_delivery(github_image_repositories=None), environ={}).github_image_repositories == ()
-    app = App(builtin_cloud_formation_validation=False)
+    app = App(builtin_cloud_formation_validation=False, tree_metadata=False)
     stack = DeliveryStack(app, "NoApplications", config=config)
     template = Template.from_stack(stack)
     names = [r["Properties"]["RoleName"] for r in template.find_resources("AWS::IAM::Role").values()]
@@ -497,7 +497,7 @@ def test_image_repositories_may_be_empty_and_then_there_is_no_image_push_role():
 
 
 def test_construct_image_push_role_name_and_refs_are_configurable():
-    stack = Stack(App(builtin_cloud_formation_validation=False), "Roles")
+    stack = Stack(App(builtin_cloud_formation_validation=False, tree_metadata=False), "Roles")
     repository = ecr.Repository(stack, "Repository")
     roles = GitHubDeploymentRoles(
         stack,

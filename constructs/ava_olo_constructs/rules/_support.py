@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable, Optional, Union
 
 from aws_cdk import CfnResource, Stack
@@ -28,28 +29,42 @@ class Unresolved(ValueError):
     as failed with "Rule threw an error", which can be acknowledged like any finding."""
 
 
-@dataclass(frozen=True)
 class Resource:
-    """One CloudFormation resource as the template will render it."""
+    """One CloudFormation resource as the template will render it.
 
-    type: str
-    path: str
-    properties: dict
-    deletion_policy: Optional[str]  # "Delete", "Retain", "RetainExceptOnCreate", "Snapshot" or None (unset)
-    update_replace_policy: Optional[str]
+    ``type`` and ``properties`` are read when the resource is made; ``path``, ``deletion_policy`` and
+    ``update_replace_policy`` when a rule first asks (each read is a round trip to the jsii runtime, and only the
+    stateful-resource rule and error messages need them).
+    """
+
+    def __init__(self, node: CfnResource, type: str, properties: dict) -> None:
+        self._node = node
+        self.type = type
+        self.properties = properties
 
     @classmethod
-    def of(cls, node: CfnResource) -> "Resource":
+    def of(cls, node: CfnResource, resource_type: Optional[str] = None) -> "Resource":
+        """``resource_type``: the node's ``cfn_resource_type`` if the caller has read it already."""
         resolved = Stack.of(node).resolve(node._cfn_properties)  # camelCase (L1) or as given (CfnResource)
         properties = node._render_properties(resolved) or {}  # -> CloudFormation's spelling
-        options = node.cfn_options
-        return cls(
-            type=node.cfn_resource_type,
-            path=node.node.path,
-            properties=dict(properties),
-            deletion_policy=_policy(options.deletion_policy),
-            update_replace_policy=_policy(options.update_replace_policy),
-        )
+        return cls(node, resource_type or node.cfn_resource_type, dict(properties))
+
+    @cached_property
+    def path(self) -> str:
+        return self._node.node.path
+
+    @cached_property
+    def _options(self) -> Any:
+        return self._node.cfn_options
+
+    @cached_property
+    def deletion_policy(self) -> Optional[str]:
+        """"Delete", "Retain", "RetainExceptOnCreate", "Snapshot" or None (unset)."""
+        return _policy(self._options.deletion_policy)
+
+    @cached_property
+    def update_replace_policy(self) -> Optional[str]:
+        return _policy(self._options.update_replace_policy)
 
     def get(self, *keys: str, default: Any = None) -> Any:
         """``resource.get("DeploymentConfiguration", "Alarms", "Enable")``: nested lookup, ``default`` if absent."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Optional
 
 import jsii
 from aws_cdk import CfnResource
-from cdk_nag import IApplyRule, NagMessageLevel, NagPack
+from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 from constructs import IConstruct
 
 from ..validation import PropsError
@@ -24,7 +25,7 @@ from . import (
     target_group_health_check,
     versioned_image,
 )
-from ._support import NagRule, Resource
+from ._support import NagRule, Resource, Result
 from .policy import AvaOloChecksProps
 
 PACK_NAME = "AvaOlo"
@@ -45,14 +46,19 @@ RULES: tuple[NagRule, ...] = (
 )
 
 
+#: What a check may answer that cdk-nag 3 does nothing with: its ``applyRule`` records a finding only for
+#: ``NON_COMPLIANT``, for each entry of a list, or for an error.
+_NOTHING_TO_RECORD = (NagRuleCompliance.COMPLIANT, NagRuleCompliance.NOT_APPLICABLE)
+
+
 @jsii.implements(IApplyRule)
 class _Application:
-    """One rule applied to one resource, in the shape cdk-nag's ``applyRule`` takes (jsii reads the properties)."""
+    """One rule's outcome on one resource, in the shape cdk-nag's ``applyRule`` takes (jsii reads the properties,
+    each read a callback into Python): ``rule`` hands cdk-nag the outcome the check already produced, or raises
+    its error again."""
 
-    def __init__(
-        self, rule: NagRule, node: CfnResource, resource: "Resource | Exception", policy: AvaOloChecksProps
-    ) -> None:
-        self._rule, self._node, self._resource, self._policy = rule, node, resource, policy
+    def __init__(self, rule: NagRule, node: CfnResource, outcome: "Result | Exception") -> None:
+        self._rule, self._node, self._outcome = rule, node, outcome
 
     @property
     def rule_suffix_override(self) -> str:
@@ -74,10 +80,23 @@ class _Application:
     def node(self) -> CfnResource:
         return self._node
 
-    def rule(self, node: CfnResource):  # noqa: ARG002 - the resource was read once for every rule
-        if isinstance(self._resource, Exception):
-            raise self._resource  # cdk-nag reports "Rule threw an error" for this rule and resource
-        return self._rule.check(self._resource, self._policy)
+    def rule(self, node: CfnResource) -> Result:  # noqa: ARG002 - checked before, see AvaOloChecks._check_resource
+        if isinstance(self._outcome, Exception):
+            raise self._outcome  # cdk-nag reports "Rule threw an error" for this rule and resource
+        return self._outcome
+
+
+@functools.cache
+def _known_type(cls: type) -> Optional[str]:
+    """The CloudFormation type every instance of ``cls`` has, if the class fixes it: a generated L1 class
+    (``CfnBucket``...) passes its own ``CFN_RESOURCE_TYPE_NAME`` to ``CfnResource``, whatever the caller gives it.
+    ``None`` for anything else (a plain ``CfnResource``, whose type is per instance): ask the instance.
+    Read once per class and process, instead of a round trip to the jsii runtime per resource."""
+    constant = inspect.getattr_static(cls, "CFN_RESOURCE_TYPE_NAME", None)
+    if constant is None or type(constant).__module__ != jsii.python.__name__:  # not jsii's generated constant
+        return None
+    value = cls.CFN_RESOURCE_TYPE_NAME  # type: ignore[attr-defined]
+    return value if isinstance(value, str) else None
 
 
 class AvaOloChecks(NagPack):
@@ -119,15 +138,34 @@ class AvaOloChecks(NagPack):
 
     @jsii.member(jsii_name="checkResource")
     def _check_resource(self, node: CfnResource) -> None:
-        rules = self._rules_by_type.get(node.cfn_resource_type)
+        """Called back by cdk-nag (in the jsii runtime) for every ``CfnResource`` of the tree. Every read of the
+        node is a round trip to that runtime, so this reads as little as it can: the type from the node's class
+        where the class fixes it, the properties once for all rules of the type. Each rule is checked here, and
+        only an outcome cdk-nag records (a finding or an error) goes to ``applyRule``, which reads the
+        application's fields back with a callback each; for a compliant or not-applicable outcome it records
+        nothing, so the findings are the same."""
+        resource_type = _known_type(type(node)) or node.cfn_resource_type
+        rules = self._rules_by_type.get(resource_type)
         if not rules:
             return
         try:
-            resource: "Resource | Exception" = Resource.of(node)
+            resource: "Resource | Exception" = Resource.of(node, resource_type)
         except Exception as error:  # noqa: BLE001 - reported per rule by cdk-nag, never a crashed plugin
             resource = error
         for rule in rules:
-            self._apply_rule(_Application(rule, node, resource, self._policy))
+            outcome: "Result | Exception"
+            if isinstance(resource, Exception):
+                outcome = resource
+            else:
+                try:
+                    outcome = rule.check(resource, self._policy)
+                except Exception as error:  # noqa: BLE001 - as above
+                    outcome = error
+            if isinstance(outcome, NagRuleCompliance) and outcome in _NOTHING_TO_RECORD:
+                continue
+            if isinstance(outcome, list) and not outcome:
+                continue
+            self._apply_rule(_Application(rule, node, outcome))
 
 
 # jsii's metaclass hides the constructor behind ``(*args, **kwargs)``; show the real one in help() and IDEs.

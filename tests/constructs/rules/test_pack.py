@@ -17,7 +17,7 @@ REASON = "The sandbox pulls the moving tag on purpose; nothing is deployed from 
 
 
 def report_of(tmp_path, build) -> dict:
-    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False, tree_metadata=False)
     Validations.of(app).add_plugins(AvaOloChecks(app))
     build(Stack(app, "S"))
     try:

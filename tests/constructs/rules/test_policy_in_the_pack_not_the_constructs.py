@@ -59,8 +59,13 @@ def rules(found: dict[str, set[str]]) -> dict[str, set[str]]:
 
 
 @pytest.fixture(scope="module")
-def lax():
-    return rules(findings(build(seed=False)))
+def lax_stack():
+    return build(seed=False)
+
+
+@pytest.fixture(scope="module")
+def lax(lax_stack):
+    return rules(findings(lax_stack))
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +87,10 @@ def test_the_construct_accepts_what_aws_accepts_and_the_pack_flags_the_seed_viol
     assert rule not in seed.get(construct, set()), seed
 
 
-def test_another_team_passes_its_own_policy_to_the_pack():
+def test_another_team_passes_its_own_policy_to_the_pack(lax_stack):
     policy = AvaOloChecksProps(
         low_traffic_window=("12:00", "14:00"), min_healthy_percent=50, max_deregistration_delay_seconds=300
     )
-    found = rules(findings(build(seed=False), policy))
+    found = rules(findings(lax_stack, policy))
     assert "AvaOlo-DatabaseWindows" not in found.get("Db", set())
     assert not {"AvaOlo-ServiceDeploymentSafety", "AvaOlo-DeregistrationDelay"} & found.get("Web", set())
