@@ -50,15 +50,23 @@ def project_context() -> dict[str, Any]:
 
 
 def create_app(
-    *, outdir: Optional[str] = None, context: Optional[Mapping[str, Any]] = None, validation: bool = True
+    *,
+    outdir: Optional[str] = None,
+    context: Optional[Mapping[str, Any]] = None,
+    validation: bool = True,
+    tree_metadata: bool = True,
 ) -> App:
     """An App with the project's feature flags and cdk-nag attached.
 
     ``validation=False`` skips CDK's built-in CloudFormation validation (2.5-4.5 s per process); cfn-lint in
-    CI checks the same templates.
+    CI checks the same templates. ``tree_metadata=False`` writes no ``tree.json`` (the construct tree the CDK CLI
+    and console show; writing it resolves every property once more, about a fifth of a synthesis): for callers
+    that read only the templates and the manifest, like the tests.
     """
     merged = {**project_context(), **dict(context or {})}
-    app = App(outdir=outdir, context=merged, builtin_cloud_formation_validation=validation)
+    app = App(
+        outdir=outdir, context=merged, builtin_cloud_formation_validation=validation, tree_metadata=tree_metadata
+    )
     add_compliance_checks(app, COMPLIANCE_PACKS, policy=POLICY)
     return app
 

@@ -2,8 +2,8 @@
 
 Tests read ``aws_cdk.assertions.Template`` objects from :func:`synthesized`; none of them synthesizes a project
 stack again. CDK's built-in CloudFormation validation is off here (it costs seconds per process and cfn-lint
-checks the same templates in ``./dev.sh check``); cdk-nag is on, exactly as in ``app.py``, so a new
-unacknowledged finding fails the whole session.
+checks the same templates in ``./dev.sh check``), and so is ``tree.json`` (no test reads it); cdk-nag is on,
+exactly as in ``app.py``, so a new unacknowledged finding fails the whole session.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, hermetic_aws_environment) 
 
     assert (ENVIRONMENTS, DELIVERIES) == (available_environments(), available_deliveries())
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = create_app(outdir=str(outdir), validation=False)
+    app = create_app(outdir=str(outdir), validation=False, tree_metadata=False)  # templates and manifest only
     built = {
         name: build_environment(app, load_environment(name, environ=OFFLINE_ENVIRON)) for name in ENVIRONMENTS
     }
