@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import CfnResource
-
-from tests.conftest import acknowledgements, only
+from tests.conftest import acknowledgements, assembly_metadata, only
 
 
 def _listeners(env) -> dict[int, dict]:
@@ -139,9 +137,8 @@ def _wildcards(statement: dict) -> list[str]:
 def test_every_iam_wildcard_is_acknowledged_with_a_reason(each_environment):
     for stack in each_environment.stacks.all:
         template = each_environment.template(stack)
-        paths = {
-            stack.resolve(stack.get_logical_id(c)): c.node.path for c in stack.node.find_all() if isinstance(c, CfnResource)
-        }
+        # Logical id -> construct path, as CDK recorded it in the cloud assembly (aws:cdk:logicalId).
+        paths = {logical_id: path for path, logical_id in assembly_metadata(stack, "aws:cdk:logicalId")}
         acknowledged = [(path, rule) for path, rule, _ in acknowledgements(stack) if rule.startswith("AwsSolutions-IAM5")]
         checked = 0
         for logical_id, policy in {**template.find_resources("AWS::IAM::Policy"), **template.find_resources("AWS::IAM::ManagedPolicy")}.items():
