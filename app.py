@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
 # Node 20 is end-of-life for jsii; its banner on every synth is noise here (set the variable to override).
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -81,16 +81,25 @@ def build(config: Union[EnvironmentConfig, DeliveryConfig]) -> App:
 
 def main() -> int:
     """Configure, build and synthesize; the exit status (0 ok, 1 policy findings or a CDK error, 2 bad input)."""
+    failure: Optional[BaseException] = None
     try:
         config = configure(cli_options())
     except ConfigError as error:
-        # synth_or_exit's line and status for bad input, without importing the construct library to print it.
-        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        # synth_or_exit's line and status for bad input (a ConfigError is one line by construction), without
+        # importing the construct library to print it.
+        print(f"error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # noqa: BLE001 - e.g. a library PropsError: synth_or_exit reports it as it reports all
+        failure = error
     from ava_olo_constructs import synth_or_exit
 
+    def build_app() -> App:
+        if failure is not None:
+            raise failure
+        return build(config)
+
     try:
-        synth_or_exit(lambda: build(config), errors=(ConfigError,))
+        synth_or_exit(build_app, errors=(ConfigError,))
     except SystemExit as stop:
         return int(stop.code or 0)
     return 0

@@ -12,6 +12,7 @@ from aws_cdk import App, Environment, Tags
 from ava_olo_constructs import AvaOloChecksProps, add_compliance_checks, standard_tags
 
 from .config import EnvironmentConfig
+from .config.model import MAX_ROTATION_DAYS
 from .config.delivery import DeliveryConfig
 from .data_stack import DataStack
 from .delivery_stack import DeliveryStack
@@ -25,10 +26,12 @@ CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 #: cdk-nag packs run on every synth (issue 5 adds NIST 800-53 R5; issue 14 the seed's own policy, AvaOlo).
 COMPLIANCE_PACKS = ("AwsSolutions", "NIST.800.53.R5", "AvaOlo")
 #: This project's policy for the AvaOlo pack: the seed's low-traffic window (02:00-04:00 UTC) and release tag
-#: format (vMAJOR.MINOR.PATCH[-words], "Version Tagging Strategy"); the pack's other defaults are the seed's too.
+#: format (vMAJOR.MINOR.PATCH[-words], "Version Tagging Strategy"), and the configuration's rotation limit (30 days);
+#: the pack's other defaults are the seed's too.
 POLICY = AvaOloChecksProps(
     low_traffic_window=("02:00", "04:00"),
     image_tag_pattern=r"v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[a-z0-9]+(-[a-z0-9]+)*)?",
+    max_rotation_days=MAX_ROTATION_DAYS,
 )
 
 

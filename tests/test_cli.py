@@ -83,6 +83,39 @@ def test_unknown_environment(tmp_path: Path) -> None:
     assert not {name for name in imported if name.split(".")[0] in ("ava_olo_constructs", "cdk_nag")}
 
 
+def test_the_app_reads_each_of_its_options_from_the_cdk_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``app.cli_options`` reads ``-c delivery / env / version / config_dir`` from aws-cdk-lib's App context, where
+    the CLI's CDK_CONTEXT_JSON lands (test_unknown_environment goes through that variable in a real process; the
+    in-process tests below hand ``app.main`` their options directly)."""
+    import aws_cdk
+
+    import app
+
+    given = {"delivery": "main", "env": "staging", "version": "v1.2.3", "config_dir": "/srv/envs", "@aws-cdk/x": True}
+    real_app = aws_cdk.App
+    monkeypatch.setattr(aws_cdk, "App", lambda **kwargs: real_app(context=given, **kwargs))
+    assert app.cli_options() == {"delivery": "main", "env": "staging", "version": "v1.2.3", "config_dir": "/srv/envs"}
+
+
+def test_a_library_error_while_configuring_is_one_line_with_status_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should a setting reach the construct library's checks unwrapped, its PropsError is still one line, exit 2
+    (``synth_or_exit``'s handling), not a traceback."""
+    import app
+    from ava_olo_constructs import PropsError
+
+    def configure(options: Any) -> Any:
+        raise PropsError("vpc_cidr", "10.0.0.1/16", "a network address (host bits zero)")
+
+    monkeypatch.setattr(app, "cli_options", lambda: {"env": "sandbox"})
+    monkeypatch.setattr(app, "configure", configure)
+    stderr = io.StringIO()
+    with redirect_stderr(stderr):
+        status = app.main()
+    result = subprocess.CompletedProcess(["app.main()"], status, stdout="", stderr=stderr.getvalue())
+    assert status == 2
+    assert_one_error_line(result, "vpc_cidr", "10.0.0.1/16")
+
+
 def config_dir_with(tmp_path: Path, name: str, **settings: Any) -> Path:
     """A config_dir holding one minimal valid environment file plus ``settings``."""
     config_dir = tmp_path / "envs"

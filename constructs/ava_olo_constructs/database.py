@@ -36,7 +36,14 @@ from .compliance import acknowledge
 from .log_encryption import allow_cloudwatch_logs
 from .connection_budget import database_memory_bytes, estimate_max_connections
 from .retention import retention_days
-from .validation import PropsError, check_log_retention, check_name, check_range, is_token
+from .validation import (
+    SECRETS_MANAGER_MAX_ROTATION_DAYS,
+    PropsError,
+    check_log_retention,
+    check_name,
+    check_range,
+    is_token,
+)
 
 _ENGINE_VERSION = re.compile(r"(?P<major>1[6-9])\.(?P<minor>\d+)")
 _WINDOW = re.compile(r"(?P<start>\d\d:\d\d)-(?P<end>\d\d:\d\d)")
@@ -122,10 +129,6 @@ def rotation_days_of_month(rotation_days: int) -> list[int]:
     return []
 
 
-#: Secrets Manager's range for a rotation period (``AutomaticallyAfterDays``: 1-1000 days).
-MAX_ROTATION_DAYS = 1000
-
-
 def _longest_months(months: int) -> int:
     """The most days ``months`` consecutive calendar months can span (over a leap-year cycle)."""
     starts = [(year, month) for year in range(2028, 2032) for month in range(1, 13)]
@@ -139,8 +142,9 @@ def rotation_cron_fields(rotation_days: int) -> tuple[str, str]:
     """``(day-of-month, month)`` fields of the rotation cron: no two rotations more than ``rotation_days`` apart.
 
     Up to 30 days: the days of :func:`rotation_days_of_month`, every month. From 31 days on (Secrets Manager
-    allows up to 1000): day 1 of every k-th month, k the most months whose longest span still fits
-    (31 -> every month, 62 -> every 2 months, 92 -> every 3, 366 or more -> every January 1st: a cron cannot
+    allows up to 1000): day 1 of the months ``1/k`` (January, then every k-th month; the cron starts again each
+    January, so a k that does not divide 12 leaves one shorter gap), k the most months whose longest span still
+    fits (31 -> every month, 62 -> every 2 months, 92 -> every 3, 366 or more -> every January 1st: a cron cannot
     count years, so a longer period rotates yearly, i.e. more often than it must, never less)."""
     if rotation_days <= 30:
         return ",".join(str(d) for d in rotation_days_of_month(rotation_days)) or "*", "*"
@@ -277,7 +281,9 @@ class AuroraPostgresDatabaseProps:
                 "removal_policy", self.removal_policy,
                 "SNAPSHOT, RETAIN_ON_UPDATE_OR_DELETE or RETAIN: never delete data without a snapshot",
             )  # fmt: skip
-        check_range("rotation_days", self.rotation_days, 1, MAX_ROTATION_DAYS, "Secrets Manager's limits")
+        check_range(
+            "rotation_days", self.rotation_days, 1, SECRETS_MANAGER_MAX_ROTATION_DAYS, "Secrets Manager's limits"
+        )
         check_log_retention("log_retention_days", self.log_retention_days)
         check_range("backup_plan_retention_days", self.backup_plan_retention_days, 7, 3650)
         if self.monitoring_interval_seconds not in (1, 5, 10, 15, 30, 60):

@@ -37,6 +37,8 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
 #: A container image tag as the Docker/OCI reference grammar defines it: a word character, then up to 127 word
 #: characters, dots and hyphens. Which tags a team releases under (a version format, no ``latest``) is policy:
 #: the rule pack's ``AvaOloChecksProps.image_tag_pattern`` checks it, not the constructs.
+#: Secrets Manager's range for a rotation period (``AutomaticallyAfterDays``: 1-1000 days).
+SECRETS_MANAGER_MAX_ROTATION_DAYS = 1000
 IMAGE_TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 #: Lower-case DNS-style names (ECS, log groups and ALB names all accept these): starts with a letter, letters,

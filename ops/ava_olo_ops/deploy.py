@@ -103,7 +103,7 @@ class Deploy:
     def __init__(self, args: argparse.Namespace, target: target_module.Target) -> None:
         self.args, self.target = args, target
         self.version, self.change_set = args.version, change_set_name(args.version)
-        self.where = sum((["--" + k, v] for k, v in (("region", args.region), ("profile", args.profile)) if v), [])
+        self.where = target_module.target_argv(args)  # the same stacks for every step: region, profile, project
         self.profile = ["--profile", args.profile] if args.profile else []
         self.done: list[str] = []
 

@@ -149,6 +149,14 @@ def resolve_target(
     return Target(environment=environment, region=region, project=project, service=service, profile=profile)
 
 
+def target_argv(args: argparse.Namespace) -> list[str]:
+    """The options of :func:`add_target_arguments` (all but ``--env``) as an argument list, for a command that
+    runs another ``ava-olo`` command against the same target (``deploy`` runs preflight, migrate, verify)."""
+    options = (("--region", args.region), ("--profile", args.profile), ("--project", getattr(args, "project", None)),
+               ("--app-service", getattr(args, "app_service", None)))  # fmt: skip
+    return [item for option, value in options if value for item in (option, value)]
+
+
 def from_args(args: argparse.Namespace) -> Target:
     """:func:`resolve_target` from the options of :func:`add_target_arguments`."""
     return resolve_target(args.env, region=args.region, profile=args.profile,

@@ -66,6 +66,23 @@ def _objects(node: Any, path: str = "") -> Any:
     return result
 
 
+def _read_object(where: str, path: Path) -> dict[str, Any]:
+    """The JSON object of a configuration file, or the one line saying what is wrong with the file itself."""
+    try:
+        raw = _objects(json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_Pairs))
+    except json.JSONDecodeError as error:
+        raise ConfigError(where, path.name, f"line {error.lineno}", f"valid JSON ({error.msg})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(where, path.name, f"byte {error.start}", "a UTF-8 encoded JSON file") from None
+    except DuplicateKey as error:
+        raise ConfigError(
+            where, error.field, error.value, "each setting once: the file gives it twice (JSON would keep only the last)"
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(where, path.name, type(raw).__name__, "a JSON object of settings")
+    return raw
+
+
 def load_environment(
     name: Optional[str],
     *,
@@ -85,19 +102,7 @@ def load_environment(
     known = available_environments(directory)
     if not isinstance(name, str) or name not in known:
         raise ConfigError(str(name), "env", name, f"choose one of {', '.join(known)} (files in {directory.name}/)")
-    path = directory / f"{name}.json"
-    try:
-        raw = _objects(json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_Pairs))
-    except json.JSONDecodeError as error:
-        raise ConfigError(name, path.name, f"line {error.lineno}", f"valid JSON ({error.msg})") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(name, path.name, f"byte {error.start}", "a UTF-8 encoded JSON file") from None
-    except DuplicateKey as error:
-        raise ConfigError(
-            name, error.field, error.value, "each setting once: the file gives it twice (JSON would keep only the last)"
-        ) from None
-    if not isinstance(raw, dict):
-        raise ConfigError(name, path.name, type(raw).__name__, "a JSON object of settings")
+    raw = _read_object(name, directory / f"{name}.json")
     from .loader import parse_environment  # the models, and with them the construct library
 
     return parse_environment(name, raw, version=version, environ=environ)
@@ -111,12 +116,7 @@ def load_delivery(
     known = available_deliveries(directory)
     if name not in known:
         raise ConfigError(where, "delivery", name, f"choose one of {', '.join(known)} (files in {directory.name}/)")
-    try:
-        raw = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(where, f"{name}.json", str(error).splitlines()[0], "a valid UTF-8 JSON object") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(where, f"{name}.json", type(raw).__name__, "a JSON object of settings")
+    raw = _read_object(where, directory / f"{name}.json")
     from .delivery import parse_delivery  # the library's props validate the settings
 
     return parse_delivery(name, raw, environ=environ)

@@ -66,6 +66,9 @@ STRATEGIES = ("canary", "blue_green", "linear", "rolling")
 VERSION_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[a-z0-9]+(-[a-z0-9]+)*)?$")
 #: Seed: draining at most 30 s (ELB allows up to 3600 s).
 MAX_DRAIN_SECONDS = 30
+#: This project's practice (the seed names no period): database credentials rotated at most 30 days apart
+#: (Secrets Manager allows up to 1000; the AvaOlo-CredentialsRotation rule checks the synthesized schedule).
+MAX_ROTATION_DAYS = 30
 #: Seed "Migration Strategy": "Apply during low-traffic hours. Best time: 02:00-04:00 UTC".
 LOW_TRAFFIC_WINDOW = ("02:00", "04:00")
 #: The seed's database (``pg_dump farmer_crm``); the library's default is generic.
@@ -142,6 +145,7 @@ MinCount = _range(1, 1000, "at least one task keeps the service up")
 TaskCount = _range(1, 1000)
 GracePeriod = _range(0, 600, "seconds a new task gets before health checks count")
 DrainSeconds = _range(0, MAX_DRAIN_SECONDS, "seconds")
+RotationDays = _range(1, MAX_ROTATION_DAYS, "days: this project rotates credentials at least every 30 days")
 PoolSize = _range(1, 1000, "connections per task")
 PoolOverflow = _range(0, 1000, "extra connections per task")
 RecycleSeconds = _range(1, 86400, "seconds")
@@ -322,7 +326,7 @@ class DatabaseConfig:
     backup_window: StrictStr = database_defaults.BACKUP_WINDOW
     maintenance_window: StrictStr = database_defaults.MAINTENANCE_WINDOW
     deletion_protection: Bool = True
-    rotation_days: WholeNumber = database_defaults.CREDENTIALS_ROTATION_DAYS
+    rotation_days: RotationDays = database_defaults.CREDENTIALS_ROTATION_DAYS
     log_retention_days: WholeNumber = database_defaults.LOG_RETENTION_DAYS
     monitoring_interval_seconds: WholeNumber = database_defaults.MONITORING_INTERVAL_SECONDS
     connection_reserve: Annotated[WholeNumber, _check(v.check_range, 0, 1000)] = database_defaults.CONNECTION_RESERVE

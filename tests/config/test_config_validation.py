@@ -185,18 +185,22 @@ def test_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
     ("name", "text", "field", "value", "allowed"),
     [
         ("nope", None, "delivery", "nope", "choose one of main"),
-        ("broken", "{,}", "broken.json", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)", "valid UTF-8 JSON"),
+        ("broken", "{,}", "broken.json", "line 1", "valid JSON (Expecting property name enclosed in double quotes)"),
+        ("latin", '{"name": "caf\xe9"}'.encode("latin-1"), "latin.json", "byte 13", "a UTF-8 encoded JSON file"),
+        ("twice", '{"project": "a", "project": "b"}', "project", "b", "each setting once"),
         ("listy", "[1, 2]", "listy.json", "list", "JSON object"),
     ],
 )
 def test_delivery_file_that_is_missing_or_not_a_json_object_is_one_line(
-    tmp_path: Path, name: str, text: str | None, field: str, value: Any, allowed: str
+    tmp_path: Path, name: str, text: str | bytes | None, field: str, value: Any, allowed: str
 ) -> None:
     """``-c delivery=NAME`` (delivery/NAME.json): as for an environment, before any setting is looked at."""
     from stacks.config.delivery import load_delivery
 
     (tmp_path / "main.json").write_text("{}", encoding="utf-8")
-    if text is not None:
+    if isinstance(text, bytes):
+        (tmp_path / f"{name}.json").write_bytes(text)
+    elif text is not None:
         (tmp_path / f"{name}.json").write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_delivery(name, directory=tmp_path, environ={})

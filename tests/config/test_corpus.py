@@ -142,6 +142,7 @@ CASES: list[tuple[str, Any, str, Any, tuple[str, ...]]] = [
      "encryption_key_secret_kms_key_arn", "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", ("only together",)),
     ("database-both-sizings", _file(database={"instance_class": "r6g.large", "serverless_max_capacity": 4}), "database.instance_class", "r6g.large", ("not both",)),
     ("database-window-outside", _file(database={"backup_window": "12:00-12:30"}), "database.backup_window", "12:00-12:30", ()),
+    ("database-rotation-quarterly", _file(database={"rotation_days": 90}), "database.rotation_days", 90, ("1 to 30",)),
     ("database-not-an-object", _file(database=[]), "database", [], ("database settings",)),
     ("tier-unknown", _file(tier="prod"), "tier", "prod", ("production, non-production",)),
     ("production-database-unprotected", _file(**{**PRODUCTION, "database": {"deletion_protection": False}}), "database.deletion_protection", False, ("production-tier",)),

@@ -202,6 +202,16 @@ def test_windows_outside_the_low_traffic_window_are_rejected(key: str, value: st
     assert "02:00-04:00" in str(error)
 
 
+@pytest.mark.parametrize("days", [31, 90, 1000])
+def test_rotation_beyond_the_projects_30_days_is_one_line_though_secrets_manager_allows_it(days: int) -> None:
+    error = rejected("database.rotation_days", database={"rotation_days": days})
+    assert "1 to 30" in str(error) and "\n" not in str(error)
+
+
+def test_rotation_every_30_days_is_accepted() -> None:
+    assert parse(database={"rotation_days": 30}).database.rotation_days == 30
+
+
 def test_maintenance_overlapping_backup_is_rejected() -> None:
     error = rejected("database.maintenance_window", database={"maintenance_window": "sun:02:00-sun:02:30"})
     assert "overlap" in str(error)

@@ -12,12 +12,12 @@ from ava_olo_constructs.database import rotation_cron_fields, rotation_days_of_m
 from tests.constructs.test_database_props import props
 
 
-def _rotation_dates(days: list[int], years=(2027, 2028)) -> list[datetime.date]:
+def _rotation_dates(days: list[int], years=(2027, 2028), months=range(1, 13)) -> list[datetime.date]:
     days = days or list(range(1, 32))  # [] is cron "*": every day
     return [
         datetime.date(year, month, day)
         for year in years
-        for month in range(1, 13)
+        for month in months
         for day in days
         if day <= calendar.monthrange(year, month)[1]
     ]
@@ -31,21 +31,13 @@ def test_no_two_rotations_are_more_than_rotation_days_apart_in_any_month(rotatio
     assert max((b - a).days for a, b in zip(dates, dates[1:])) <= rotation_days
 
 
-def _cron_dates(day_field: str, month_field: str, years=range(2027, 2031)) -> list[datetime.date]:
-    """The dates a ``cron(0 H <day_field> <month_field> ? *)`` fires on, for the field shapes the library writes."""
-    days = list(range(1, 32)) if day_field == "*" else [int(d) for d in day_field.split(",")]
-    if month_field == "*":
-        months = range(1, 13)
-    else:
-        start, step = (int(part) for part in month_field.split("/"))
-        months = range(start, 13, step)
-    return [
-        datetime.date(year, month, day)
-        for year in years
-        for month in months
-        for day in days
-        if day <= calendar.monthrange(year, month)[1]
-    ]
+def _cron_dates(day_field: str, month_field: str) -> list[datetime.date]:
+    """The dates a ``cron(0 H <day_field> <month_field> ? *)`` fires on over four years, for the field shapes the
+    library writes (day lists or ``*``; months ``*`` or ``start/step``)."""
+    days = [] if day_field == "*" else [int(d) for d in day_field.split(",")]
+    start, _, step = month_field.partition("/")
+    months = range(1, 13) if month_field == "*" else range(int(start), 13, int(step or 12))
+    return _rotation_dates(days, years=range(2027, 2031), months=months)
 
 
 @pytest.mark.parametrize("rotation_days", [1, 7, 30, 31, 45, 61, 62, 90, 91, 92, 120, 123, 180, 184, 365, 366, 999, 1000])

@@ -14,7 +14,8 @@ import pytest
 from moto import mock_aws
 
 from ava_olo_ops import deploy
-from ava_olo_ops.cli import main
+from ava_olo_ops.cli import build_parser, main
+from ava_olo_ops.target import from_args
 
 from .aws import client
 
@@ -92,6 +93,18 @@ def steps(monkeypatch, aws):
     monkeypatch.setattr(deploy, "ava_olo", ava_olo)
     monkeypatch.setattr(deploy, "follow_release", follow)
     return seen
+
+
+def test_every_step_targets_the_same_project_service_region_and_profile():
+    """Mango rule: another team's deploy runs preflight, migrate and verify against its own stacks, not
+    ``ava-olo-<env>-*``."""
+    args = build_parser().parse_args(["deploy", "--env", "production", "--version", "v1.1.0", "--project", "agro",
+                                      "--app-service", "orders", "--region", "eu-west-1", "--profile", "agro-prod"])
+    run = deploy.Deploy(args, from_args(args))
+    assert run.target.service_stack == "agro-production-service"
+    where = ["--region", "eu-west-1", "--profile", "agro-prod", "--project", "agro", "--app-service", "orders"]
+    for step in (run.preflight(), run.migrate(), run.verify()):
+        assert step[step.index("--version") + 2:][:len(where)] == where, step
 
 
 def _template(cloudformation, stack):

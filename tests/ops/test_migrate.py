@@ -172,8 +172,9 @@ def test_production_needs_the_staging_record_and_the_window(aws, monkeypatch, ca
 
 
 def test_another_teams_production_checks_its_own_staging_record_in_the_staging_region(aws, capsys):
-    """Mango rule: ``--project``, ``--app-service`` and ``--staging-region`` name the stacks and records, not
-    AVA OLO's defaults (staging in another region than production)."""
+    """Mango rule: ``--project`` names the stacks (``agro-<env>-*``) and ``--staging-region`` where the staging record
+    is read (staging in another region than production), not AVA OLO's defaults. The records' prefix is the one
+    each service stack declares (``/agro/<env>/orders``)."""
     staging_prefix = _deploy("staging", project="agro", service="orders", region="eu-west-1")
     prefix = _deploy("production", project="agro", service="orders")
     client("ssm", "eu-west-1").put_parameter(Name=f"{staging_prefix}/schema-version", Value="v1.1.0", Type="String")

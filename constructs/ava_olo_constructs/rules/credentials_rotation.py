@@ -4,8 +4,8 @@
 Applies to ``AWS::SecretsManager::RotationSchedule``, in each form Secrets Manager takes:
 ``AutomaticallyAfterDays``, ``rate(N days|hours)`` and ``cron(...)``. A cron is read against the calendar (four
 years: every month length, a leap year, year ends), so a "monthly" ``cron(0 2 1 * ? *)`` counts as the 31 days it
-can be. Cron forms the rule cannot read (``L``, ``W``, ``#``, a year other than ``*``) are a rule error the team
-can acknowledge, never a silent pass.
+can be. Forms the rule cannot read (``L``, ``W``, ``#``, a year other than ``*``, not six fields, another rate unit) are
+a rule error the team can acknowledge, never a silent pass.
 
 The library accepts any period Secrets Manager accepts (1-1000 days); how often is a team's policy, held here.
 """
@@ -20,7 +20,7 @@ from typing import Optional
 from ._support import COMPLIANT, NON_COMPLIANT, NagRule, Resource, Result, Unresolved, as_int, known
 
 _RATE = re.compile(r"^rate\((\d+) (day|days|hour|hours)\)$")
-_CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+)(?: (\S+))?\)$")
+_CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")  # AWS crons have six fields
 _MONTHS = {name: index for index, name in enumerate(calendar.month_abbr) if name}
 _WEEKDAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}  # cron's 1 = Sunday
 _YEARS = range(2027, 2031)
@@ -52,7 +52,7 @@ def _cron_dates(resource: Resource, expression: str) -> list[datetime.date]:
     if not match:
         raise Unresolved(f"{resource.path}: cannot read the schedule {expression!r}")
     _, _, day_field, month_field, weekday_field, year_field = match.groups()
-    if (year_field or "*") != "*":
+    if year_field != "*":
         raise Unresolved(f"{resource.path}: the rule reads crons for every year only ({expression})")
     days = _values(day_field, 1, 31, {}, resource, expression)
     months = _values(month_field, 1, 12, {k.upper(): v for k, v in _MONTHS.items()}, resource, expression)

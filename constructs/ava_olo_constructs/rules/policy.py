@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..validation import PropsError
+from ..validation import SECRETS_MANAGER_MAX_ROTATION_DAYS, PropsError
 from ._support import daily_minutes
 
 #: Resource types whose loss loses data: their DeletionPolicy and UpdateReplacePolicy must keep it.
@@ -79,7 +79,7 @@ class AvaOloChecksProps:
             ("max_deregistration_delay_seconds", 0, 3600),
             ("min_healthy_percent", 0, 100),
             ("max_percent", 100, 200),
-            ("max_rotation_days", 1, 1000),  # Secrets Manager's range
+            ("max_rotation_days", 1, SECRETS_MANAGER_MAX_ROTATION_DAYS),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

@@ -1,5 +1,6 @@
 """Policy apart from mechanism: the constructs accept what AWS accepts beyond the seed's values (backups at noon,
-minimum healthy 50 %, 300 s draining, an image tagged ``latest``), and the AvaOlo pack is what flags them."""
+minimum healthy 50 %, 300 s draining, an image tagged ``latest``, credentials rotated quarterly), and the AvaOlo
+pack is what flags them."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def build(*, seed: bool):
             vpc=network.vpc,
             cluster_identifier="svc",
             secret_name="svc/database",
-            **({} if seed else {"backup_window": "12:00-12:30", "maintenance_window": "sat:13:00-sat:13:30"}),
+            **({} if seed else {"backup_window": "12:00-12:30", "maintenance_window": "sat:13:00-sat:13:30",
+                                "rotation_days": 90}),
         ),
     )
     return stack
@@ -77,6 +79,7 @@ def seed():
     ("construct", "rule"),
     [
         ("Db", "AvaOlo-DatabaseWindows"),
+        ("Db", "AvaOlo-CredentialsRotation"),
         ("Web", "AvaOlo-ServiceDeploymentSafety"),
         ("Web", "AvaOlo-DeregistrationDelay"),
         ("Web", "AvaOlo-VersionedImage"),
@@ -89,8 +92,10 @@ def test_the_construct_accepts_what_aws_accepts_and_the_pack_flags_the_seed_viol
 
 def test_another_team_passes_its_own_policy_to_the_pack(lax_stack):
     policy = AvaOloChecksProps(
-        low_traffic_window=("12:00", "14:00"), min_healthy_percent=50, max_deregistration_delay_seconds=300
+        low_traffic_window=("12:00", "14:00"), min_healthy_percent=50, max_deregistration_delay_seconds=300,
+        max_rotation_days=90,
     )
     found = rules(findings(lax_stack, policy))
     assert "AvaOlo-DatabaseWindows" not in found.get("Db", set())
+    assert "AvaOlo-CredentialsRotation" not in found.get("Db", set())
     assert not {"AvaOlo-ServiceDeploymentSafety", "AvaOlo-DeregistrationDelay"} & found.get("Web", set())
