@@ -38,7 +38,7 @@ STACKS = ("network", "data", "service")
 
 
 def _synthesize(outdir: Path, config) -> tuple[dict[str, dict[str, Any]], Any]:
-    app = create_app(outdir=str(outdir), validation=False)
+    app = create_app(outdir=str(outdir), validation=False, tree_metadata=False)  # no tree.json: nothing reads it
     built = build_environment(app, config)
     assembly = app.synth()
     templates = {name: assembly.get_stack_artifact(getattr(built, name).artifact_id).template for name in STACKS}

@@ -35,7 +35,7 @@ def variant(tmp_path_factory):
         deployment=DeploymentConfig(strategy="linear", bake_minutes=5),
     )
     outdir = tmp_path_factory.mktemp("variant")
-    app = create_app(outdir=str(outdir), validation=False)
+    app = create_app(outdir=str(outdir), validation=False, tree_metadata=False)  # no tree.json: nothing reads it
     stacks = build_environment(app, config)
     app.synth()
     # The templates as CDK wrote them, read from the cloud assembly rather than copied through jsii.
