@@ -36,6 +36,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
+from . import migrate as migrate_module
 from . import stack_policy
 from . import stateful_guard as guard
 from . import target as target_module
@@ -123,7 +124,8 @@ class Deploy:
                                 "--require-approval", "never", *self.profile]
 
     def migrate(self) -> list[str]:  # never deploy's --override: the database's gates yield only to their own
-        return ["migrate", "--env", self.args.env, "--version", self.version, *self.where]
+        return ["migrate", "--env", self.args.env, "--version", self.version, *self.where,
+                *migrate_module.staging_argv(self.args)]
 
     def verify(self) -> list[str]:
         return ["verify", "--env", self.args.env, "--version", self.version, *self.where]
@@ -221,6 +223,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--override", metavar="REASON", help="passed to preflight (not to migrate: run ava-olo migrate --override first); needed by --allow-replace")
     parser.add_argument("--migrate", action="store_true",
                         help="run ava-olo migrate with the release's image before the service stack is updated")
+    migrate_module.add_staging_arguments(parser)  # for --migrate's production gate
     parser.add_argument("--allow-replace", action="append", default=[], metavar="LOGICAL_ID",
                         help="a reviewed replacement/removal of this stateful resource: the guard lets it pass and the "
                              "stack policy is lifted for it for this deploy only (needs --override)")

@@ -385,9 +385,21 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"low-traffic window in UTC, production-tier only (default {DEFAULT_WINDOW}, seed)")
     parser.add_argument("--snapshot-timeout", type=_minutes, default=30, metavar="MINUTES", help="default 30")
     parser.add_argument("--task-timeout", type=_minutes, default=60, metavar="MINUTES", help="default 60")
+    add_staging_arguments(parser)
+
+
+def add_staging_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where production's migration must have passed first (``migrate``; ``deploy --migrate`` passes them on)."""
     parser.add_argument("--staging", default="staging", metavar="ENV", help="where production's migration must have passed")
     parser.add_argument("--staging-profile", metavar="PROFILE", help="AWS profile for the staging record (default --profile)")
     parser.add_argument("--staging-region", metavar="REGION", help="region of the staging record (default --region)")
+
+
+def staging_argv(args: argparse.Namespace) -> list[str]:
+    """The options of :func:`add_staging_arguments` as an argument list for ``ava-olo migrate``."""
+    options = (("--staging", args.staging), ("--staging-profile", args.staging_profile),
+               ("--staging-region", args.staging_region))  # fmt: skip
+    return [item for option, value in options if value for item in (option, value)]
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -97,14 +97,16 @@ def steps(monkeypatch, aws):
 
 def test_every_step_targets_the_same_project_service_region_and_profile():
     """Mango rule: another team's deploy runs preflight, migrate and verify against its own stacks, not
-    ``ava-olo-<env>-*``."""
+    ``ava-olo-<env>-*``; its migrate step checks the staging record where the team's staging lives."""
     args = build_parser().parse_args(["deploy", "--env", "production", "--version", "v1.1.0", "--project", "agro",
-                                      "--app-service", "orders", "--region", "eu-west-1", "--profile", "agro-prod"])
+                                      "--app-service", "orders", "--region", "eu-west-1", "--profile", "agro-prod",
+                                      "--migrate", "--staging", "qa", "--staging-region", "eu-central-1"])
     run = deploy.Deploy(args, from_args(args))
     assert run.target.service_stack == "agro-production-service"
     where = ["--region", "eu-west-1", "--profile", "agro-prod", "--project", "agro", "--app-service", "orders"]
     for step in (run.preflight(), run.migrate(), run.verify()):
         assert step[step.index("--version") + 2:][:len(where)] == where, step
+    assert run.migrate()[-4:] == ["--staging", "qa", "--staging-region", "eu-central-1"]  # production's staging gate
 
 
 def _template(cloudformation, stack):
