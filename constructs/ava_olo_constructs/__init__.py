@@ -13,7 +13,7 @@ Importing this package loads aws-cdk-lib (and so starts jsii's Node.js runtime);
 
 from __future__ import annotations
 
-__version__ = "0.11.13"
+__version__ = "0.11.14"
 
 from .access_logs import AccessLogBucket, AccessLogBucketProps
 from .alerts import AlertTopic, AlertTopicProps

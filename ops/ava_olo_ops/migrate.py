@@ -397,9 +397,9 @@ def add_staging_arguments(parser: argparse.ArgumentParser) -> None:
 
 def staging_argv(args: argparse.Namespace) -> list[str]:
     """The options of :func:`add_staging_arguments` as an argument list for ``ava-olo migrate``."""
-    options = (("--staging", args.staging), ("--staging-profile", args.staging_profile),
-               ("--staging-region", args.staging_region))  # fmt: skip
-    return [item for option, value in options if value for item in (option, value)]
+    return targets.options_argv(
+        ("--staging", args.staging), ("--staging-profile", args.staging_profile), ("--staging-region", args.staging_region)
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

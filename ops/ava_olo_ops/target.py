@@ -152,8 +152,14 @@ def resolve_target(
 def target_argv(args: argparse.Namespace) -> list[str]:
     """The options of :func:`add_target_arguments` (all but ``--env``) as an argument list, for a command that
     runs another ``ava-olo`` command against the same target (``deploy`` runs preflight, migrate, verify)."""
-    options = (("--region", args.region), ("--profile", args.profile), ("--project", getattr(args, "project", None)),
-               ("--app-service", getattr(args, "app_service", None)))  # fmt: skip
+    return options_argv(
+        ("--region", args.region), ("--profile", args.profile), ("--project", getattr(args, "project", None)),
+        ("--app-service", getattr(args, "app_service", None)),
+    )
+
+
+def options_argv(*options: tuple[str, Optional[str]]) -> list[str]:
+    """``("--region", "eu-west-1"), ("--profile", None)`` -> ``["--region", "eu-west-1"]``: the options that are set."""
     return [item for option, value in options if value for item in (option, value)]
 
 
